@@ -1,0 +1,13 @@
+// Unit tests live beside the code (src/**/*.test.ts); suites that need the built binary or real
+// services live in compat-tests/. Suites that restart a shared server go in the "serial" project.
+const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+module.exports = {
+  testEnvironment: 'node',
+  maxWorkers: 2,
+  testTimeout: 30000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+  projects: [
+    { displayName: 'unit', testEnvironment: 'node', transform, testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'] },
+    { displayName: 'compat', testEnvironment: 'node', transform, testMatch: ['<rootDir>/compat-tests/**/*.test.ts'] },
+  ],
+};
