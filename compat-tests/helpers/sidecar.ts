@@ -1,0 +1,115 @@
+// Spawns the built binary (dist/main.js) on free ports with a temp resources dir, waits until
+// GET /v1.0/healthz answers 204, and stops it afterwards. Used by every compat suite.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const MAIN = join(ROOT, 'dist', 'main.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface SidecarOptions {
+  appId?: string;
+  /** YAML documents written as files into a fresh resources dir: file name -> content. */
+  resources?: Record<string, string>;
+  /** Use these resource dirs instead (e.g. the top-level components/). */
+  resourcesPaths?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  layotto?: boolean;
+  /** Wait for healthz (default true). */
+  wait?: boolean;
+}
+
+export interface Sidecar {
+  httpPort: number;
+  grpcPort: number;
+  layottoPort: number;
+  metricsPort: number;
+  resourcesDir?: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
+  const [httpPort, grpcPort, layottoPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  let resourcesDir: string | undefined;
+  const paths = [...(opts.resourcesPaths ?? [])];
+  if (opts.resources || paths.length === 0) {
+    resourcesDir = mkdtempSync(join(tmpdir(), 'layotto-ts-res-'));
+    for (const [name, content] of Object.entries(opts.resources ?? {})) writeFileSync(join(resourcesDir, name), content);
+    paths.push(resourcesDir);
+  }
+  const args = [
+    MAIN,
+    '--app-id', opts.appId ?? 'compat-app',
+    '--dapr-http-port', String(httpPort),
+    '--dapr-grpc-port', String(grpcPort),
+    '--layotto-grpc-port', opts.layotto === false ? '0' : String(layottoPort),
+    '--metrics-port', String(metricsPort),
+    '--dapr-listen-addresses', '127.0.0.1',
+    ...paths.flatMap((p) => ['--resources-path', p]),
+    ...(opts.args ?? []),
+  ];
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  const sc: Sidecar = {
+    httpPort,
+    grpcPort,
+    layottoPort,
+    metricsPort,
+    resourcesDir,
+    proc,
+    output: () => out,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+  if (opts.wait !== false) await waitHealthy(sc);
+  return sc;
+}
+
+export async function waitHealthy(sc: Sidecar, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (sc.proc.exitCode !== null) throw new Error(`sidecar exited with ${sc.proc.exitCode}:\n${sc.output()}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/healthz`);
+      if (r.status === 204) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await sc.stop('SIGKILL');
+  throw new Error(`sidecar did not become healthy in ${timeoutMs} ms:\n${sc.output()}`);
+}
+
+/** A Component manifest as YAML text. */
+export function componentYaml(name: string, type: string, metadata: Record<string, string> = {}, extra = ''): string {
+  const md = Object.entries(metadata)
+    .map(([k, v]) => `  - name: ${k}\n    value: ${JSON.stringify(v)}`)
+    .join('\n');
+  return `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: ${type}\n  version: v1\n  metadata:${md ? '\n' + md : ' []'}\n${extra}`;
+}

@@ -1,0 +1,16 @@
+// The only file that imports every implementation: one registration line each (cmd/daprd/components).
+import { helloRegistry } from './hello/registry';
+import { HelloWorld } from './hello/helloworld';
+import { stateRegistry } from './state/registry';
+import { InMemoryStateStore } from './state/in-memory';
+import type { Registry } from './registry';
+import type { Kind, KindMap } from './store';
+
+stateRegistry.register('in-memory', () => new InMemoryStateStore());
+helloRegistry.register('helloworld', () => new HelloWorld());
+
+/** Registries by kind; the manifest's spec.type prefix picks one. */
+export const registries: { [K in Kind]: Registry<KindMap[K]> } = {
+  state: stateRegistry,
+  hello: helloRegistry,
+};

@@ -1,0 +1,4 @@
+import { Registry } from '../registry';
+import type { HelloService } from './types';
+
+export const helloRegistry = new Registry<HelloService>('hello');

@@ -1,0 +1,134 @@
+// The one error table. Each row is one logical error: its Dapr `errorCode`, HTTP status, gRPC
+// code, message template and optional google.rpc.ErrorInfo reason. The same errorCode can appear
+// on several rows (ERR_STATE_SAVE is 500, 409 or 400 depending on the cause), so rows are keyed by
+// a kind name, never by status. `layotto` overrides code/message where the Layotto API differs.
+import { status as Grpc } from '@grpc/grpc-js';
+
+export interface ErrorRow {
+  code: string;
+  http: number;
+  grpc: Grpc;
+  template: string;
+  reason?: string;
+  layotto?: { grpc: Grpc; template: string };
+}
+
+const row = (
+  code: string,
+  http: number,
+  grpc: Grpc,
+  template: string,
+  reason?: string,
+  layotto?: ErrorRow['layotto'],
+): ErrorRow => ({ code, http, grpc, template, reason, layotto });
+
+export const ERRORS = {
+  // Common
+  BAD_REQUEST: row('ERR_BAD_REQUEST', 400, Grpc.INVALID_ARGUMENT, '%s'),
+  MALFORMED_REQUEST: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, 'failed deserializing HTTP body: %s'),
+  MALFORMED_REQUEST_DATA: row('ERR_MALFORMED_REQUEST_DATA', 500, Grpc.INTERNAL, "can't serialize request data field: %s"),
+  BODY_TOO_LARGE: row('ERR_BODY_READ', 413, Grpc.RESOURCE_EXHAUSTED, 'request body too large: %s'),
+  BODY_READ: row('ERR_BODY_READ', 400, Grpc.INVALID_ARGUMENT, 'failed to read request body: %s'),
+  API_UNIMPLEMENTED: row('ERR_API_UNIMPLEMENTED', 501, Grpc.UNIMPLEMENTED, '%s is not implemented'),
+  INTERNAL: row('ERR_INTERNAL', 500, Grpc.INTERNAL, '%s'),
+  UNKNOWN: row('ERROR', 500, Grpc.UNKNOWN, '%s'),
+  DIRECT_INVOKE_NO_APP_ID: row(
+    'ERR_DIRECT_INVOKE',
+    404,
+    Grpc.NOT_FOUND,
+    'failed getting app id either from the URL path or the header dapr-app-id',
+  ),
+  HEALTH_NOT_READY: row('ERR_HEALTH_NOT_READY', 500, Grpc.INTERNAL, 'dapr is not ready'),
+  HEALTH_APPID_NOT_MATCH: row('ERR_HEALTH_APPID_NOT_MATCH', 500, Grpc.INTERNAL, 'dapr app-id does not match'),
+  OUTBOUND_HEALTH_NOT_READY: row('ERR_OUTBOUND_HEALTH_NOT_READY', 500, Grpc.INTERNAL, 'dapr outbound is not ready'),
+  METADATA_KEY_EMPTY: row('ERR_BAD_REQUEST', 400, Grpc.INVALID_ARGUMENT, 'metadata key is empty'),
+
+  // State
+  STATE_STORE_NOT_CONFIGURED: row(
+    'ERR_STATE_STORE_NOT_CONFIGURED',
+    500,
+    Grpc.FAILED_PRECONDITION,
+    'state store is not configured',
+    'DAPR_STATE_NOT_CONFIGURED',
+  ),
+  STATE_STORE_NOT_FOUND: row(
+    'ERR_STATE_STORE_NOT_FOUND',
+    400,
+    Grpc.INVALID_ARGUMENT,
+    'state store %s is not found',
+    'DAPR_STATE_NOT_FOUND',
+  ),
+  STATE_ILLEGAL_KEY: row(
+    'ERR_MALFORMED_REQUEST',
+    400,
+    Grpc.INVALID_ARGUMENT,
+    "input key/keyPrefix '%s' can't contain '||'",
+    'DAPR_STATE_ILLEGAL_KEY',
+  ),
+  STATE_KEY_EMPTY: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, '"key" is a required field'),
+  STATE_GET: row('ERR_STATE_GET', 500, Grpc.INTERNAL, 'fail to get %s from state store %s: %s'),
+  STATE_BULK_GET: row('ERR_STATE_BULK_GET', 500, Grpc.INTERNAL, 'failed getting bulk state from state store %s: %s'),
+  STATE_SAVE: row('ERR_STATE_SAVE', 500, Grpc.INTERNAL, 'failed saving state in state store %s: %s'),
+  STATE_SAVE_ETAG_MISMATCH: row('ERR_STATE_SAVE', 409, Grpc.ABORTED, 'failed saving state in state store %s: %s'),
+  STATE_SAVE_ETAG_INVALID: row('ERR_STATE_SAVE', 400, Grpc.INVALID_ARGUMENT, 'failed saving state in state store %s: %s'),
+  STATE_DELETE: row('ERR_STATE_DELETE', 500, Grpc.INTERNAL, 'failed deleting state with key %s: %s'),
+  STATE_DELETE_ETAG_MISMATCH: row('ERR_STATE_DELETE', 409, Grpc.ABORTED, 'failed deleting state with key %s: %s'),
+  STATE_DELETE_ETAG_INVALID: row('ERR_STATE_DELETE', 400, Grpc.INVALID_ARGUMENT, 'failed deleting state with key %s: %s'),
+  STATE_DELETE_BULK: row('ERR_STATE_DELETE', 500, Grpc.INTERNAL, 'failed deleting state in state store %s: %s'),
+  STATE_TRANSACTIONS_NOT_SUPPORTED: row(
+    'ERR_STATE_STORE_NOT_SUPPORTED',
+    500,
+    Grpc.UNIMPLEMENTED,
+    "state store %s doesn't support transaction",
+    'DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED',
+  ),
+  STATE_QUERY_NOT_SUPPORTED: row(
+    'ERR_STATE_STORE_NOT_SUPPORTED',
+    500,
+    Grpc.INTERNAL,
+    'state store does not support querying',
+    'DAPR_STATE_QUERYING_NOT_SUPPORTED',
+  ),
+  STATE_OPERATION_NOT_SUPPORTED: row(
+    'ERR_NOT_SUPPORTED_STATE_OPERATION',
+    400,
+    Grpc.UNIMPLEMENTED,
+    'operation type %s not supported',
+  ),
+  STATE_TOO_MANY_TRANSACTIONS: row(
+    'ERR_STATE_STORE_TOO_MANY_TRANSACTIONS',
+    400,
+    Grpc.INVALID_ARGUMENT,
+    'the transaction contains %s operations, which is more than what the state store supports: %s',
+    'DAPR_STATE_TOO_MANY_TRANSACTIONS',
+  ),
+  STATE_TRANSACTION: row('ERR_STATE_TRANSACTION', 500, Grpc.INTERNAL, 'error while executing state transaction: %s'),
+  STATE_TRANSACTION_ETAG_MISMATCH: row(
+    'ERR_STATE_TRANSACTION',
+    409,
+    Grpc.ABORTED,
+    'error while executing state transaction: %s',
+  ),
+  STATE_TRANSACTION_ETAG_INVALID: row(
+    'ERR_STATE_TRANSACTION',
+    400,
+    Grpc.INVALID_ARGUMENT,
+    'error while executing state transaction: %s',
+  ),
+  STATE_QUERY: row('ERR_STATE_QUERY', 500, Grpc.INTERNAL, 'failed query in state store %s: %s', 'DAPR_STATE_QUERY_FAILED'),
+  STATE_QUERY_BAD_REQUEST: row(
+    'ERR_MALFORMED_REQUEST',
+    400,
+    Grpc.INVALID_ARGUMENT,
+    'failed parsing state query in state store %s: %s',
+  ),
+  STATE_BAD_METADATA: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, '%s'),
+
+  // Hello (Layotto)
+  HELLO_NOT_FOUND: row('ERR_HELLO_NOT_FOUND', 400, Grpc.INTERNAL, 'no instance found', undefined, {
+    grpc: Grpc.INTERNAL,
+    template: 'no instance found',
+  }),
+} satisfies Record<string, ErrorRow>;
+
+export type ErrorKind = keyof typeof ERRORS;
