@@ -1,0 +1,69 @@
+import { buildCommand, parseFlags } from './flags';
+import { parseQuantity } from './quantity';
+
+const parse = (args: string[]) => {
+  const cmd = buildCommand().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  return parseFlags(args, cmd);
+};
+
+describe('daprd flags', () => {
+  it('has daprd defaults', () => {
+    const f = parse([]);
+    expect(f).toMatchObject({
+      appId: '',
+      appProtocol: 'http',
+      daprHttpPort: 3500,
+      daprGrpcPort: 50001,
+      layottoGrpcPort: 34904,
+      metricsPort: 9090,
+      enableMetrics: true,
+      logLevel: 'info',
+      logAsJson: false,
+      maxBodySize: 4 * 1024 * 1024,
+      gracefulShutdownSeconds: 5,
+      resourcesPaths: [],
+    });
+  });
+
+  it('accepts repeatable --resources-path and the --components-path alias', () => {
+    const f = parse(['--resources-path', 'a', '--resources-path=b', '--components-path', 'c']);
+    expect(f.resourcesPaths).toEqual(['a', 'b', 'c']);
+  });
+
+  it('parses ports, sizes and booleans', () => {
+    const f = parse(['--app-id', 'x', '--dapr-http-port', '3600', '--max-body-size', '10Mi', '--log-as-json', '--layotto-grpc-port', '0', '--enable-metrics=false']);
+    expect(f).toMatchObject({ appId: 'x', daprHttpPort: 3600, maxBodySize: 10 * 1024 * 1024, logAsJson: true, layottoGrpcPort: 0, enableMetrics: false });
+  });
+
+  it('honours the legacy --dapr-http-max-request-size (MB) unless --max-body-size is given', () => {
+    expect(parse(['--dapr-http-max-request-size', '8']).maxBodySize).toBe(8 * 1024 * 1024);
+    expect(parse(['--dapr-http-max-request-size', '8', '--max-body-size', '1Mi']).maxBodySize).toBe(1024 * 1024);
+  });
+
+  it('accepts daprd flags it does not act on yet and reports them', () => {
+    const f = parse(['--placement-host-address', 'localhost:50005', '--enable-mtls']);
+    expect(f.ignored).toEqual(['placement-host-address', 'enable-mtls']);
+  });
+
+  it.each([
+    [['--dapr-http-port', 'abc'], /port number/],
+    [['--dapr-http-port', '70000'], /port number/],
+    [['--max-body-size', 'lots'], /invalid size/],
+    [['--log-level', 'chatty'], /Allowed choices/],
+    [['--app-protocol', 'ftp'], /Allowed choices/],
+    [['--no-such-flag'], /unknown option/],
+  ])('refuses %j', (args, msg) => {
+    expect(() => parse(args)).toThrow(msg);
+  });
+});
+
+describe('parseQuantity', () => {
+  it.each([
+    ['4Mi', 4194304],
+    ['512Ki', 524288],
+    ['10M', 10_000_000],
+    ['1Gi', 1073741824],
+    ['4096', 4096],
+  ])('%s', (v, n) => expect(parseQuantity(v)).toBe(n));
+  it('rejects junk', () => expect(() => parseQuantity('4 MB')).toThrow());
+});

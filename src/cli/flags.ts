@@ -1,0 +1,154 @@
+// daprd-compatible command line, in one table. Names and defaults follow cmd/daprd/options;
+// flags daprd has but this sidecar does not act on yet are accepted and reported, so existing
+// `daprd ...` command lines keep working.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseQuantity } from './quantity';
+
+export type AppProtocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'h2c';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface Flags {
+  appId: string;
+  appPort?: number;
+  appProtocol: AppProtocol;
+  appChannelAddress: string;
+  appMaxConcurrency: number;
+  daprHttpPort: number;
+  daprGrpcPort: number;
+  layottoGrpcPort: number;
+  listenAddresses: string[];
+  resourcesPaths: string[];
+  config: string[];
+  metricsPort: number;
+  enableMetrics: boolean;
+  logLevel: LogLevel;
+  logAsJson: boolean;
+  enableApiLogging: boolean;
+  maxBodySize: number;
+  gracefulShutdownSeconds: number;
+  mode: string;
+  /** daprd flags given but not acted on yet (reported at startup). */
+  ignored: string[];
+}
+
+const port = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError(`${name} must be a port number (0-65535).`);
+  return n;
+};
+
+const int = (v: string) => {
+  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('must be an integer.');
+  return Number(v);
+};
+
+const bool = (v: string) => {
+  if (/^(true|1|t)$/i.test(v)) return true;
+  if (/^(false|0|f)$/i.test(v)) return false;
+  throw new InvalidArgumentError('must be true or false.');
+};
+
+const quantity = (v: string) => {
+  try {
+    return parseQuantity(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)];
+
+/** daprd flags accepted for compatibility whose features are not implemented yet. */
+const ACCEPTED_UNUSED = [
+  'dapr-internal-grpc-port',
+  'dapr-internal-grpc-listen-address',
+  'dapr-public-port',
+  'dapr-public-listen-address',
+  'metrics-listen-address',
+  'profile-port',
+  'read-buffer-size',
+  'dapr-http-read-buffer-size',
+  'unix-domain-socket',
+  'dapr-block-shutdown-duration',
+  'app-health-check-path',
+  'app-health-probe-interval',
+  'app-health-probe-timeout',
+  'app-health-threshold',
+  'allowed-origins',
+  'placement-host-address',
+  'scheduler-host-address',
+  'sentry-address',
+  'control-plane-address',
+  'control-plane-trust-domain',
+  'control-plane-namespace',
+  'disable-init-endpoints',
+  'app-binding-options-timeout',
+  'actors-disseminate-timeout',
+];
+const ACCEPTED_UNUSED_BOOL = ['enable-profiling', 'enable-app-health-check', 'enable-mtls', 'app-ssl', 'wait'];
+
+export function buildCommand(): Command {
+  const cmd = new Command('layotto-ts')
+    .description('Application runtime sidecar: the Dapr HTTP/gRPC APIs and the Layotto gRPC API over one component layer')
+    .addOption(new Option('--app-id <id>', 'the id of the application').default(''))
+    .addOption(new Option('--app-port <port>', 'the port the application listens on').argParser(port('--app-port')))
+    .addOption(new Option('--app-protocol <protocol>', 'protocol of the app channel').choices(['http', 'https', 'grpc', 'grpcs', 'h2c']).default('http'))
+    .addOption(new Option('--app-channel-address <address>', 'network address the application listens on').default('127.0.0.1'))
+    .addOption(new Option('--app-max-concurrency <n>', 'max concurrent calls into the app (-1 = unlimited)').argParser(int).default(-1))
+    .addOption(new Option('--dapr-http-port <port>', 'Dapr HTTP API port').argParser(port('--dapr-http-port')).default(3500))
+    .addOption(new Option('--dapr-grpc-port <port>', 'Dapr gRPC API port').argParser(port('--dapr-grpc-port')).default(50001))
+    .addOption(new Option('--layotto-grpc-port <port>', 'Layotto gRPC API port (0 turns it off)').argParser(port('--layotto-grpc-port')).default(34904))
+    .addOption(new Option('--dapr-listen-addresses <list>', 'comma-separated addresses the APIs listen on (default: all)').argParser(collect))
+    .addOption(new Option('--resources-path <dir>', 'directory of resource YAML files (repeatable)').argParser(collect))
+    .addOption(new Option('--components-path <dir>', 'alias of --resources-path (deprecated in daprd)').argParser(collect).hideHelp())
+    .addOption(new Option('--config <file>', 'Configuration resource file (repeatable)').argParser(collect))
+    .addOption(new Option('--metrics-port <port>', 'port of the Prometheus metrics endpoint').argParser(port('--metrics-port')).default(9090))
+    .addOption(new Option('--enable-metrics [bool]', 'serve Prometheus metrics').argParser(bool).default(true))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'fatal']).default('info'))
+    .addOption(new Option('--log-as-json [bool]', 'write logs as JSON in Dapr\'s fields').argParser(bool).default(false))
+    .addOption(new Option('--enable-api-logging [bool]', 'log every API call').argParser(bool).default(false))
+    .addOption(new Option('--max-body-size <size>', 'max request/response body size, e.g. 4Mi').argParser(quantity).default(4 * 1024 * 1024, '4Mi'))
+    .addOption(new Option('--dapr-http-max-request-size <mb>', 'legacy: max request body size in MB').argParser(int))
+    .addOption(new Option('--dapr-graceful-shutdown-seconds <s>', 'grace period for in-flight requests on shutdown').argParser(int).default(5))
+    .addOption(new Option('--mode <mode>', 'runtime mode').choices(['standalone', 'kubernetes']).default('standalone'))
+    .helpOption('-h, --help', 'show this help')
+    .version(require('../../package.json').version as string, '--version')
+    .showHelpAfterError(false)
+    .allowExcessArguments(false);
+  for (const name of ACCEPTED_UNUSED) cmd.addOption(new Option(`--${name} <value>`).hideHelp());
+  for (const name of ACCEPTED_UNUSED_BOOL) cmd.addOption(new Option(`--${name} [bool]`).argParser(bool).hideHelp());
+  return cmd;
+}
+
+/** Parses argv (without node and script) into Flags; commander prints a one-line reason and exits on errors. */
+export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts();
+  const ignored = [...ACCEPTED_UNUSED, ...ACCEPTED_UNUSED_BOOL].filter((n) => o[camel(n)] !== undefined);
+  const legacyMb = o.daprHttpMaxRequestSize as number | undefined;
+  const maxBodySizeFromFlag = cmd.getOptionValueSource('maxBodySize') === 'cli';
+  return {
+    appId: o.appId,
+    appPort: o.appPort,
+    appProtocol: o.appProtocol,
+    appChannelAddress: o.appChannelAddress,
+    appMaxConcurrency: o.appMaxConcurrency,
+    daprHttpPort: o.daprHttpPort,
+    daprGrpcPort: o.daprGrpcPort,
+    layottoGrpcPort: o.layottoGrpcPort,
+    listenAddresses: o.daprListenAddresses ?? [],
+    resourcesPaths: [...(o.resourcesPath ?? []), ...(o.componentsPath ?? [])],
+    config: o.config ?? [],
+    metricsPort: o.metricsPort,
+    enableMetrics: o.enableMetrics,
+    logLevel: o.logLevel,
+    logAsJson: o.logAsJson,
+    enableApiLogging: o.enableApiLogging,
+    maxBodySize: !maxBodySizeFromFlag && legacyMb !== undefined ? legacyMb * 1024 * 1024 : o.maxBodySize,
+    gracefulShutdownSeconds: o.daprGracefulShutdownSeconds,
+    mode: o.mode,
+    ignored,
+  };
+}
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -1,0 +1,43 @@
+// zod schemas for Dapr resource manifests. Only Component is used by this issue; the other
+// kinds are recognised so the loader can skip them knowingly.
+import { z } from 'zod';
+
+/** Names as daprd accepts them: letters, digits, '-', '_', '.'; no separators or spaces. */
+const resourceName = z
+  .string()
+  .min(1, 'must not be empty')
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/, 'must be alphanumeric characters, "-", "_" or "." and start and end with an alphanumeric character');
+
+/** YAML scalars (numbers, booleans) become strings, as daprd's DynamicValue does. */
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]).transform((v) => (v === null ? '' : String(v)));
+
+export const metadataItemSchema = z
+  .object({
+    name: z.string().min(1, 'must not be empty'),
+    value: scalar.optional(),
+    secretKeyRef: z.object({ name: z.string().min(1), key: z.string().optional().default('') }).optional(),
+    envRef: z.string().min(1).optional(),
+  })
+  .refine((m) => [m.value, m.secretKeyRef, m.envRef].filter((x) => x !== undefined).length <= 1, {
+    message: 'only one of value, secretKeyRef and envRef may be set',
+  });
+export type MetadataItem = z.infer<typeof metadataItemSchema>;
+
+export const componentSchema = z.object({
+  apiVersion: z.string().min(1),
+  kind: z.literal('Component'),
+  metadata: z.object({ name: resourceName, namespace: z.string().optional() }),
+  spec: z.object({
+    type: z.string().regex(/^[a-z0-9]+(\.[a-z0-9_.-]+)+$/i, 'must be <building-block>.<name>, e.g. state.redis'),
+    version: z.string().optional().default(''),
+    ignoreErrors: z.union([z.boolean(), z.string().transform((s) => s === 'true')]).optional().default(false),
+    initTimeout: z.string().optional(),
+    metadata: z.array(metadataItemSchema).nullish().transform((v) => v ?? []),
+  }),
+  auth: z.object({ secretStore: z.string().optional() }).optional(),
+  scopes: z.array(z.string()).nullish().transform((v) => v ?? []),
+});
+export type ComponentManifest = z.infer<typeof componentSchema>;
+
+/** Kinds a resources directory may hold; all but Component are handled by later issues. */
+export const KNOWN_KINDS = ['Component', 'Configuration', 'Subscription', 'Resiliency', 'HTTPEndpoint', 'WorkflowAccessPolicy', 'MCPServer'];

@@ -1,0 +1,158 @@
+// One pipeline turns a manifest into a live component: pick the registry by spec.type prefix,
+// create, resolve metadata, init (bounded by initTimeout), store. Close reverses it.
+// Hot reload (a later issue) reuses apply() and remove().
+import type { Logger } from 'pino';
+import { registries } from '../components/builtin';
+import { parseDuration } from '../components/metadata';
+import type { ComponentStore, Kind, LiveComponent } from '../components/store';
+import { ComponentConfigError, type Component, type ComponentMetadata } from '../components/types';
+import type { LoadedComponent } from './loader';
+import { ManifestError } from './loader';
+import { MetadataResolveError, resolveMetadata, type SecretResolver } from './metadata';
+
+const DEFAULT_INIT_TIMEOUT_MS = 5000;
+
+/** spec.type prefixes this build serves, and the Dapr/Layotto ones that later issues add. */
+const KIND_BY_PREFIX: Record<string, Kind> = { state: 'state', hello: 'hello' };
+const LATER_KINDS = ['pubsub', 'bindings', 'secretstores', 'configuration', 'lock', 'sequencer', 'file', 'middleware', 'nameresolution', 'crypto', 'conversation', 'workflow'];
+
+export interface ProcessorOptions {
+  appId: string;
+  namespace: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  secrets?: SecretResolver;
+}
+
+export class ComponentProcessor {
+  constructor(
+    private readonly store: ComponentStore,
+    private readonly opts: ProcessorOptions,
+  ) {}
+
+  /** Applies every manifest in order; a failure stops unless the manifest sets ignoreErrors. */
+  async applyAll(items: LoadedComponent[]): Promise<void> {
+    for (const item of items) {
+      try {
+        await this.apply(item);
+      } catch (e) {
+        if (!item.manifest.spec.ignoreErrors) throw e;
+        this.opts.log.warn({ component: item.manifest.metadata.name }, `ignoring component error (ignoreErrors): ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Creates, inits and stores one component; returns undefined when scopes or kind skip it. */
+  async apply(item: LoadedComponent): Promise<LiveComponent | undefined> {
+    const { manifest: m, file, lineOf } = item;
+    const { name } = m.metadata;
+    const log = this.opts.log;
+    if (m.scopes.length > 0 && !m.scopes.includes(this.opts.appId)) {
+      log.debug({ component: name }, `component ${name} is scoped to ${m.scopes.join(',')}; skipping for app ${this.opts.appId}`);
+      return undefined;
+    }
+    if (m.metadata.namespace && this.opts.namespace && m.metadata.namespace !== this.opts.namespace) {
+      log.debug({ component: name }, `component ${name} is in namespace ${m.metadata.namespace}; skipping`);
+      return undefined;
+    }
+    const dot = m.spec.type.indexOf('.');
+    const prefix = m.spec.type.slice(0, dot).toLowerCase();
+    const impl = m.spec.type.slice(dot + 1);
+    const kind = KIND_BY_PREFIX[prefix];
+    const where = `${file}:${lineOf(['spec', 'type'])}`;
+    if (!kind) {
+      if (LATER_KINDS.includes(prefix)) {
+        log.warn({ component: name }, `component ${name} (${m.spec.type}) skipped: ${prefix} components are not supported yet`);
+        return undefined;
+      }
+      throw new ManifestError(file, lineOf(['spec', 'type']), 'spec.type', `unknown building block "${prefix}" in component type ${m.spec.type}`);
+    }
+    const registry = registries[kind];
+    const reg = registry.find(impl, m.spec.version);
+    if (!reg) {
+      const version = m.spec.version || 'v1';
+      throw new ManifestError(file, lineOf(['spec', 'type']), 'spec.type', `couldn't find component type ${m.spec.type}/${version} (known: ${registry.names().join(', ')})`);
+    }
+    if (this.store.get(kind, name)) {
+      throw new ManifestError(file, item.line, 'metadata.name', `a ${kind} component named "${name}" is already loaded`);
+    }
+
+    let properties: Record<string, string>;
+    try {
+      properties = await resolveMetadata(m.spec.metadata, {
+        env: this.opts.env ?? process.env,
+        secretStore: m.auth?.secretStore,
+        secrets: this.opts.secrets,
+      });
+    } catch (e) {
+      if (e instanceof MetadataResolveError) {
+        throw new ManifestError(file, lineOf(['spec', 'metadata', e.index]), `spec.metadata[${e.index}]`, e.message);
+      }
+      throw e;
+    }
+    const meta: ComponentMetadata = {
+      name,
+      type: m.spec.type,
+      version: m.spec.version || reg.version,
+      properties,
+      appId: this.opts.appId,
+      namespace: m.metadata.namespace ?? this.opts.namespace,
+    };
+    const instance = reg.factory();
+    let timeoutMs = DEFAULT_INIT_TIMEOUT_MS;
+    if (m.spec.initTimeout) {
+      try {
+        timeoutMs = parseDuration(m.spec.initTimeout);
+      } catch (e) {
+        throw new ManifestError(file, lineOf(['spec', 'initTimeout']), 'spec.initTimeout', (e as Error).message);
+      }
+    }
+    try {
+      await withTimeout(instance.init(meta), timeoutMs, `init did not finish within ${m.spec.initTimeout ?? '5s'}`);
+    } catch (e) {
+      await instance.close().catch(() => undefined);
+      const field = e instanceof ComponentConfigError && e.field ? `spec.metadata.${e.field}` : 'spec';
+      const line = e instanceof ComponentConfigError && e.field ? lineOfMetadata(item, e.field) : item.line;
+      throw new ManifestError(file, line, field, `component ${name} (${m.spec.type}/${meta.version}) failed to initialize: ${(e as Error).message}`);
+    }
+    const live: LiveComponent = { kind, name, meta, instance, capabilities: capabilitiesOf(kind, instance, properties) } as LiveComponent;
+    this.store.add(live);
+    log.info({ component: name }, `component loaded: ${name} (${m.spec.type}/${meta.version}) from ${where}`);
+    return live;
+  }
+
+  /** Closes and removes one component. */
+  async remove(kind: Kind, name: string): Promise<void> {
+    const c = this.store.remove(kind, name);
+    if (c) await (c.instance as Component).close();
+  }
+
+  /** Closes every component, logging (not throwing) failures. */
+  async closeAll(): Promise<void> {
+    for (const c of this.store.list()) {
+      try {
+        await this.remove(c.kind, c.name);
+      } catch (e) {
+        this.opts.log.warn({ component: c.name }, `error closing component: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+function capabilitiesOf(kind: Kind, instance: Component, props: Record<string, string>): string[] {
+  const caps = [...instance.features()];
+  const actor = Object.entries(props).find(([k]) => k.toLowerCase() === 'actorstatestore')?.[1];
+  if (kind === 'state' && actor === 'true') caps.push('ACTOR');
+  return caps;
+}
+
+function lineOfMetadata(item: LoadedComponent, field: string): number {
+  const i = item.manifest.spec.metadata.findIndex((m) => m.name.toLowerCase() === field.toLowerCase());
+  return i >= 0 ? item.lineOf(['spec', 'metadata', i]) : item.lineOf(['spec', 'metadata']);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const t = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(message)), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,156 @@
+// Wiring: load manifests into the component store, build the core, start the three API servers,
+// and shut everything down gracefully. Nothing here knows a building block's semantics.
+import { createServer, type Server as HttpServer } from 'node:http';
+import { Socket } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildDaprHttpServer } from '../api/dapr-http/server';
+import { addDaprService } from '../api/dapr-grpc/service';
+import { addLayottoServices } from '../api/layotto-grpc/service';
+import { ComponentStore } from '../components/store';
+import { type Core, createCore } from '../core';
+import type { Flags } from '../cli/flags';
+import { scoped } from '../observability/logger';
+import { loadResources } from './loader';
+import { ComponentProcessor } from './processor';
+
+export const RUNTIME_VERSION: string = require('../../package.json').version;
+
+export interface Sidecar {
+  core: Core;
+  /** Graceful stop: refuse new work, let in-flight requests finish within the grace period, close components. */
+  stop(reason: string): Promise<void>;
+  stopped: Promise<void>;
+}
+
+export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> {
+  const namespace = process.env.NAMESPACE ?? '';
+  const components = new ComponentStore();
+  const core = createCore(
+    { components, appId: flags.appId, namespace, runtimeVersion: RUNTIME_VERSION },
+    { port: flags.appPort, protocol: flags.appProtocol, channelAddress: flags.appChannelAddress, maxConcurrency: flags.appMaxConcurrency },
+  );
+  if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
+
+  const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') });
+  const loaded = loadResources(flags.resourcesPaths, log);
+  for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
+  try {
+    await processor.applyAll(loaded.components);
+  } catch (e) {
+    await processor.closeAll();
+    throw e;
+  }
+
+  const hosts = flags.listenAddresses.length > 0 ? flags.listenAddresses : ['0.0.0.0'];
+  const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http') }), extraHttp: [], grpc: [] };
+  try {
+    await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
+    for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort));
+    log.info(`HTTP server is running on port ${flags.daprHttpPort}`);
+    servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags.maxBodySize, (s) => addDaprService(s, core)));
+    log.info(`gRPC server is running on port ${flags.daprGrpcPort}`);
+    if (flags.layottoGrpcPort !== 0) {
+      servers.grpc.push(await startGrpc(hosts, flags.layottoGrpcPort, flags.maxBodySize, (s) => addLayottoServices(s, core)));
+      log.info(`Layotto gRPC server is running on port ${flags.layottoGrpcPort}`);
+    }
+  } catch (e) {
+    await closeAll(servers, 0);
+    await processor.closeAll();
+    throw e;
+  }
+
+  // The env a daprd child process sees (dapr run passes the same to the app).
+  Object.assign(process.env, {
+    DAPR_HTTP_PORT: String(flags.daprHttpPort),
+    DAPR_GRPC_PORT: String(flags.daprGrpcPort),
+    APP_ID: flags.appId,
+    ...(flags.appPort ? { APP_PORT: String(flags.appPort) } : {}),
+    ...(flags.enableMetrics ? { DAPR_METRICS_PORT: String(flags.metricsPort) } : {}),
+  });
+
+  core.metadata.setOutboundReady(true);
+  const appWait = flags.appPort ? waitForPort(flags.appChannelAddress, flags.appPort) : undefined;
+  if (appWait) {
+    log.info(`waiting for the app on ${flags.appChannelAddress}:${flags.appPort}`);
+    void appWait.promise.then(() => {
+      log.info('app is listening; dapr initialized. Status: Running');
+      core.metadata.setReady(true);
+    });
+  } else {
+    core.metadata.setReady(true);
+    log.info('dapr initialized. Status: Running');
+  }
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) =>
+    (stopping ??= (async () => {
+      log.info(`shutting down (${reason}); grace period ${flags.gracefulShutdownSeconds}s`);
+      appWait?.cancel();
+      core.metadata.setReady(false);
+      await closeAll(servers, flags.gracefulShutdownSeconds * 1000);
+      await processor.closeAll();
+      log.info('shutdown complete');
+      resolveStopped();
+    })());
+  core.metadata.onShutdown(() => void stop('shutdown API called'));
+  return { core, stop, stopped };
+}
+
+function listenHttp(app: FastifyInstance, host: string, port: number): Promise<HttpServer> {
+  const server = createServer((req, res) => app.routing(req, res));
+  return new Promise((res, rej) => {
+    server.once('error', rej);
+    server.listen(port, host, () => res(server));
+  });
+}
+
+async function startGrpc(hosts: string[], port: number, maxBytes: number, register: (s: grpc.Server) => void): Promise<grpc.Server> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes });
+  register(server);
+  for (const host of hosts) {
+    const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    await new Promise<void>((res, rej) => server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res())));
+  }
+  return server;
+}
+
+/** Stops accepting, waits up to graceMs for in-flight calls, then forces the rest closed. */
+async function closeAll(servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] }, graceMs: number): Promise<void> {
+  const force = setTimeout(() => {
+    for (const s of servers.grpc) s.forceShutdown();
+    for (const s of servers.extraHttp) s.closeAllConnections();
+    servers.http.server.closeAllConnections?.();
+  }, graceMs);
+  await Promise.all([
+    servers.http.close(),
+    ...servers.extraHttp.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })),
+    ...servers.grpc.map((s) => new Promise<void>((r) => s.tryShutdown(() => r()))),
+  ]);
+  clearTimeout(force);
+}
+
+/** Polls a TCP port until it accepts (daprd waits for the app port before it is ready). */
+function waitForPort(host: string, port: number): { promise: Promise<void>; cancel: () => void } {
+  let cancelled = false;
+  const promise = new Promise<void>((resolve) => {
+    const attempt = () => {
+      if (cancelled) return;
+      const s = new Socket();
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        setTimeout(attempt, 100).unref();
+      });
+      s.connect(port, host);
+    };
+    attempt();
+  });
+  return { promise, cancel: () => (cancelled = true) };
+}
