@@ -1,0 +1,11 @@
+// The whole Dapr HTTP route table, as data. Order does not matter: fastify's router picks the most
+// specific route (static segments before params).
+import type { Core } from '../../core';
+import type { Endpoint } from './endpoint';
+import { invokeEndpoints } from './invoke';
+import { metadataEndpoints } from './metadata';
+import { stateEndpoints } from './state';
+
+export function daprHttpEndpoints(core: Core): Endpoint[] {
+  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core)];
+}
