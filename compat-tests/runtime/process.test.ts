@@ -41,7 +41,7 @@ describe('startup errors', () => {
   it('ignoreErrors lets the sidecar start anyway', async () => {
     const sc = await startSidecar({ resources: { 'bad.yaml': componentYaml('s', 'state.nosuch', {}, '') .replace('version: v1', 'version: v1\n  ignoreErrors: true') } });
     try {
-      const md = await (await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/metadata`)).json();
+      const md = (await (await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/metadata`)).json()) as { id: string; components?: unknown[] };
       expect(md.components ?? []).toEqual([]);
     } finally {
       await sc.stop();
@@ -53,7 +53,7 @@ describe('running on the embedded defaults', () => {
   it('serves the top-level components/ (what npm start uses) and logs Dapr JSON fields', async () => {
     const sc = await startSidecar({ resourcesPaths: [join(ROOT, 'components')], args: ['--log-as-json'] });
     try {
-      const md = await (await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/metadata`)).json();
+      const md = (await (await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/metadata`)).json()) as { id: string; components?: unknown[] };
       expect(md.id).toBe('compat-app');
       expect(md.components).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'statestore', type: 'state.in-memory', version: 'v1' })]));
       const line = sc.output().split('\n').find((l) => l.includes('component loaded'))!;

@@ -3,10 +3,16 @@ import { helloRegistry } from './hello/registry';
 import { HelloWorld } from './hello/helloworld';
 import { stateRegistry } from './state/registry';
 import { InMemoryStateStore } from './state/in-memory';
+import { RedisStateStore } from './state/redis';
+import { PostgresStateStore } from './state/postgresql';
+import { MongoStateStore } from './state/mongodb';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
 stateRegistry.register('in-memory', () => new InMemoryStateStore());
+stateRegistry.register('redis', () => new RedisStateStore());
+stateRegistry.register(['postgresql', 'postgres'], () => new PostgresStateStore());
+stateRegistry.register('mongodb', () => new MongoStateStore());
 helloRegistry.register('helloworld', () => new HelloWorld());
 
 /** Registries by kind; the manifest's spec.type prefix picks one. */

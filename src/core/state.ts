@@ -17,6 +17,7 @@ import {
   type StateStore,
   type TransactionalOperation,
 } from '../components/state/types';
+import { settleAll } from '../components/state/bulk';
 import type { ErrorKind } from '../errors/codes';
 import type { CoreContext } from './context';
 
@@ -52,6 +53,8 @@ export interface QueryStateResult {
 }
 
 export class StateCore {
+  private readonly prefixCache = new WeakMap<object, string>();
+
   constructor(private readonly ctx: CoreContext) {}
 
   async get(storeName: string, key: string, metadata: Record<string, string> = {}, consistency?: string): Promise<GetStateResult | undefined> {
@@ -94,7 +97,7 @@ export class StateCore {
     try {
       if (reqs.length === 1) await store.set(reqs[0]!);
       else if (store.bulkSet) await store.bulkSet(reqs);
-      else for (const r of reqs) await store.set(r);
+      else await settleAll(reqs, (r) => store.set(r));
     } catch (e) {
       throw this.writeError(e, { mismatch: 'STATE_SAVE_ETAG_MISMATCH', invalid: 'STATE_SAVE_ETAG_INVALID', other: 'STATE_SAVE' }, storeName);
     }
@@ -120,7 +123,7 @@ export class StateCore {
     }));
     try {
       if (store.bulkDelete) await store.bulkDelete(reqs);
-      else for (const r of reqs) await store.delete(r);
+      else await settleAll(reqs, (r) => store.delete(r));
     } catch (e) {
       throw this.writeError(e, { mismatch: 'STATE_DELETE_ETAG_MISMATCH', invalid: 'STATE_DELETE_ETAG_INVALID', other: 'STATE_DELETE_BULK' }, storeName);
     }
@@ -197,10 +200,16 @@ export class StateCore {
     }
   }
 
+  /** The store's keyPrefix metadata, read once per live component (hot path). */
   private keyPrefix(storeName: string): string {
-    const props = this.ctx.components.get('state', storeName)?.meta.properties ?? {};
-    for (const [k, v] of Object.entries(props)) if (k.toLowerCase() === 'keyprefix' && v) return v;
-    return 'appid';
+    const live = this.ctx.components.get('state', storeName);
+    if (!live) return 'appid';
+    let strategy = this.prefixCache.get(live.meta);
+    if (strategy === undefined) {
+      strategy = Object.entries(live.meta.properties).find(([k, v]) => k.toLowerCase() === 'keyprefix' && v)?.[1] ?? 'appid';
+      this.prefixCache.set(live.meta, strategy);
+    }
+    return strategy;
   }
 
   private resolve(storeName: string, key: string): { store: StateStore; prefixed: string } {

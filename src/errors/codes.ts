@@ -106,13 +106,13 @@ export const ERRORS = {
   STATE_TRANSACTION_ETAG_MISMATCH: row(
     'ERR_STATE_TRANSACTION',
     409,
-    Grpc.ABORTED,
+    Grpc.INTERNAL, // daprd's gRPC ExecuteStateTransaction answers Internal for every Multi failure
     'error while executing state transaction: %s',
   ),
   STATE_TRANSACTION_ETAG_INVALID: row(
     'ERR_STATE_TRANSACTION',
     400,
-    Grpc.INVALID_ARGUMENT,
+    Grpc.INTERNAL, // as above
     'error while executing state transaction: %s',
   ),
   STATE_QUERY: row('ERR_STATE_QUERY', 500, Grpc.INTERNAL, 'failed query in state store %s: %s', 'DAPR_STATE_QUERY_FAILED'),
@@ -126,7 +126,7 @@ export const ERRORS = {
 
   // Hello (Layotto)
   HELLO_NOT_FOUND: row('ERR_HELLO_NOT_FOUND', 400, Grpc.INTERNAL, 'no instance found', undefined, {
-    grpc: Grpc.INTERNAL,
+    grpc: Grpc.UNKNOWN, // Layotto returns the bare Go error ErrNoInstance, which grpc-go sends as Unknown
     template: 'no instance found',
   }),
 } satisfies Record<string, ErrorRow>;

@@ -120,6 +120,11 @@ async function startGrpc(hosts: string[], port: number, maxBytes: number, regist
 
 /** Stops accepting, waits up to graceMs for in-flight calls, then forces the rest closed. */
 async function closeAll(servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] }, graceMs: number): Promise<void> {
+  // Connections busy when closing started turn idle later; close them as they do so.
+  const reap = setInterval(() => {
+    servers.http.server.closeIdleConnections();
+    for (const s of servers.extraHttp) s.closeIdleConnections();
+  }, 50);
   const force = setTimeout(() => {
     for (const s of servers.grpc) s.forceShutdown();
     for (const s of servers.extraHttp) s.closeAllConnections();
@@ -131,6 +136,7 @@ async function closeAll(servers: { http: FastifyInstance; extraHttp: HttpServer[
     ...servers.grpc.map((s) => new Promise<void>((r) => s.tryShutdown(() => r()))),
   ]);
   clearTimeout(force);
+  clearInterval(reap);
 }
 
 /** Polls a TCP port until it accepts (daprd waits for the app port before it is ready). */
