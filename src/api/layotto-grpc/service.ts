@@ -1,0 +1,34 @@
+// The Layotto gRPC face: spec.proto.runtime.v1.Runtime and Lifecycle on a grpc-js server, loaded
+// from our own protos (proto/layotto). Hello and State are served through the core; every other
+// rpc, enumerated from the loaded service definition, answers UNIMPLEMENTED naming itself.
+import type * as grpc from '@grpc/grpc-js';
+import type { Core } from '../../core';
+import { unary, unimplementedHandler } from './handlers';
+import type * as M from './messages';
+import { loadLayottoDefinition, PACKAGE } from './protos';
+import { stateHandlers } from './state';
+
+function helloHandlers(core: Core): grpc.UntypedServiceImplementation {
+  return {
+    SayHello: unary(async (req: M.SayHelloRequest): Promise<M.SayHelloResponse> => {
+      const hello = await core.hello.sayHello(req.service_name, req.name);
+      // data is echoed untouched (Layotto uses it to size load-test payloads).
+      return { hello, data: req.data };
+    }),
+  };
+}
+
+/** The given handlers, plus UNIMPLEMENTED for every other rpc of the service. */
+function complete(def: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const [rpc, method] of Object.entries(def)) impl[rpc] = handlers[rpc] ?? unimplementedHandler(rpc, method);
+  return impl;
+}
+
+export function addLayottoServices(server: grpc.Server, core: Core): void {
+  const pkg = loadLayottoDefinition();
+  const runtime = pkg[`${PACKAGE}.Runtime`] as grpc.ServiceDefinition;
+  const lifecycle = pkg[`${PACKAGE}.Lifecycle`] as grpc.ServiceDefinition;
+  server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state) }));
+  server.addService(lifecycle, complete(lifecycle, {}));
+}
