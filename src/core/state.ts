@@ -136,13 +136,13 @@ export class StateCore {
     if (max !== undefined && max > 0 && ops.length > max) throw new RuntimeError('STATE_TOO_MANY_TRANSACTIONS', ops.length, max);
     const operations: TransactionalOperation[] = ops.map((op) => {
       if (op.operation === 'upsert') {
-        return { operation: 'upsert', request: this.setRequest(storeName, op.request, metadata, 'STATE_TRANSACTION') };
+        return { operation: 'upsert', request: this.setRequest(storeName, op.request, {}, 'STATE_TRANSACTION') };
       }
       if (op.operation === 'delete') {
         const r = op.request;
         return {
           operation: 'delete',
-          request: { key: this.prefix(storeName, r.key), etag: r.etag || undefined, metadata: { ...metadata, ...r.metadata }, options: optionsOf(r.options) },
+          request: { key: this.prefix(storeName, r.key), etag: r.etag || undefined, metadata: r.metadata ?? {}, options: optionsOf(r.options) },
         };
       }
       throw new RuntimeError('STATE_OPERATION_NOT_SUPPORTED', op.operation);
@@ -151,7 +151,9 @@ export class StateCore {
     try {
       await store.multi({ operations, metadata });
     } catch (e) {
-      throw this.writeError(e, { mismatch: 'STATE_TRANSACTION_ETAG_MISMATCH', invalid: 'STATE_TRANSACTION_ETAG_INVALID', other: 'STATE_TRANSACTION' });
+      // daprd answers 500 ERR_STATE_TRANSACTION (gRPC Internal) for every failure of Multi, ETags included.
+      if (e instanceof RuntimeError) throw e;
+      throw new RuntimeError('STATE_TRANSACTION', errMessage(e));
     }
   }
 

@@ -103,18 +103,6 @@ export const ERRORS = {
     'DAPR_STATE_TOO_MANY_TRANSACTIONS',
   ),
   STATE_TRANSACTION: row('ERR_STATE_TRANSACTION', 500, Grpc.INTERNAL, 'error while executing state transaction: %s'),
-  STATE_TRANSACTION_ETAG_MISMATCH: row(
-    'ERR_STATE_TRANSACTION',
-    409,
-    Grpc.INTERNAL, // daprd's gRPC ExecuteStateTransaction answers Internal for every Multi failure
-    'error while executing state transaction: %s',
-  ),
-  STATE_TRANSACTION_ETAG_INVALID: row(
-    'ERR_STATE_TRANSACTION',
-    400,
-    Grpc.INTERNAL, // as above
-    'error while executing state transaction: %s',
-  ),
   STATE_QUERY: row('ERR_STATE_QUERY', 500, Grpc.INTERNAL, 'failed query in state store %s: %s', 'DAPR_STATE_QUERY_FAILED'),
   STATE_QUERY_BAD_REQUEST: row(
     'ERR_MALFORMED_REQUEST',

@@ -287,11 +287,11 @@ describe('Dapr HTTP state API', () => {
       expect((await call({ url: '/v1.0/state/s/x' })).statusCode).toBe(204);
     });
 
-    it('maps ETag mismatch to 409 and rolls back', async () => {
+    it('answers an ETag failure with 500 ERR_STATE_TRANSACTION as daprd does, and rolls back', async () => {
       await save([{ key: 'x', value: 1 }]);
       await expectError(
         tx({ operations: [{ operation: 'upsert', request: { key: 'y', value: 1 } }, { operation: 'delete', request: { key: 'x', etag: '5' } }] }),
-        409,
+        500,
         'ERR_STATE_TRANSACTION',
         /^error while executing state transaction: /,
       );
