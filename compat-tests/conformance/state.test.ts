@@ -62,7 +62,9 @@ for (const entry of matrix.components) {
   const label = `state.${entry.component}${entry.profile ? ` (${entry.profile})` : ''}`;
   const has = (op: string) => entry.operations.includes(op);
 
-  describe(label, () => {
+  // Env-gated backends (MongoDB) are known absent at collection time: report them as skipped.
+  const gated = entry.env !== undefined && !optionalEnv(entry.env);
+  (gated ? describe.skip : describe)(label, () => {
     let store: StateStore;
     let ready = false;
     const run = `conf${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
@@ -86,7 +88,6 @@ for (const entry of matrix.components) {
 
     beforeAll(async () => {
       if (entry.service && !(await requireService(entry.service.name, entry.service.host, entry.service.port))) return;
-      if (entry.env && !optionalEnv(entry.env)) return;
       const md = loadManifest(entry);
       const impl = md.type.replace(/^state\./, '');
       if (entry.fake) {

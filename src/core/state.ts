@@ -59,9 +59,10 @@ export class StateCore {
 
   async get(storeName: string, key: string, metadata: Record<string, string> = {}, consistency?: string): Promise<GetStateResult | undefined> {
     const { store, prefixed } = this.resolve(storeName, key);
+    const options = { consistency: consistencyOf(consistency) };
     let res: GetResponse | undefined;
     try {
-      res = await store.get({ key: prefixed, metadata, options: { consistency: consistencyOf(consistency) } });
+      res = await store.get({ key: prefixed, metadata, options });
     } catch (e) {
       throw new RuntimeError('STATE_GET', key, storeName, errMessage(e));
     }
