@@ -1,41 +1,6 @@
-// Handler wrappers: every rpc answers with a status, whatever happens. A rejected core call becomes
-// toGrpc(e); an rpc this face has no building block for answers UNIMPLEMENTED naming it, whatever
-// its streaming shape, so a client never hangs and the process never sees an unhandled rejection.
-import type * as grpc from '@grpc/grpc-js';
-import { toGrpc, unimplemented } from '../../errors/to-grpc';
+// The Dapr face answers errors with daprd's status and google.rpc details (toGrpc).
+import { toGrpc } from '../../errors/to-grpc';
+import { unaryWith } from '../grpc/handlers';
 
-/** A unary rpc written as request -> response; errors thrown or rejected become its status. */
-export function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res, after?: () => void): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    new Promise<Res>((resolve) => resolve(fn(call.request))).then(
-      (res) => {
-        answer(callback, null, res);
-        try {
-          after?.();
-        } catch {
-          // A follow-up (e.g. starting shutdown) must not turn into an unhandled rejection.
-        }
-      },
-      (e: unknown) => answer(callback, toGrpc(e)),
-    );
-  };
-}
-
-function answer<Res>(callback: grpc.sendUnaryData<Res>, err: grpc.ServiceError | null, res?: Res): void {
-  try {
-    if (err) callback(err);
-    else callback(null, res);
-  } catch {
-    // The call is already gone (cancelled, deadline): there is no one left to answer.
-  }
-}
-
-/** UNIMPLEMENTED for any rpc shape: unary and client-stream via the callback, streams via 'error'. */
-export function unimplementedHandler(name: string, def: grpc.MethodDefinition<unknown, unknown>): grpc.UntypedHandleCall {
-  if (def.responseStream) {
-    return (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
-      call.emit('error', unimplemented(name));
-    };
-  }
-  return (_call: unknown, callback: grpc.sendUnaryData<unknown>) => answer(callback, unimplemented(name));
-}
+export { unimplementedHandler } from '../grpc/handlers';
+export const unary = unaryWith(toGrpc);

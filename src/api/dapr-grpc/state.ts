@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { StateCore, StateItemInput } from '../../core/state';
 import { isQueryable, type Query } from '../../components/state/types';
 import { errMessage, RuntimeError } from '../../errors/runtime-error';
+import { bulkItemOut } from '../grpc/handlers';
 import { unary } from './handlers';
 import type * as M from './messages';
 
@@ -56,13 +57,7 @@ export function stateHandlers(state: StateCore): grpc.UntypedServiceImplementati
       }
       const items = await state.bulkGet(req.store_name, req.keys, req.parallelism, req.metadata);
       return {
-        items: items.map((it) => ({
-          key: it.key,
-          data: it.data ?? Buffer.alloc(0),
-          etag: it.etag ?? '',
-          error: it.error ?? '',
-          metadata: it.metadata ?? {},
-        })),
+        items: items.map(bulkItemOut),
       };
     }),
 

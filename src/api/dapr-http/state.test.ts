@@ -222,8 +222,7 @@ describe('Dapr HTTP state API', () => {
       expectError(post('[{"key":"k","value":1,"metadata":{"ttlInSeconds":"soon"}}]'), 500, 'ERR_STATE_SAVE', /ttlInSeconds/));
 
     it('unknown consistency / concurrency values', async () => {
-      // core validates consistency inside the store call (as contrib stores do), so GET reports ERR_STATE_GET
-      await expectError({ url: '/v1.0/state/s/k?consistency=sometimes' }, 500, 'ERR_STATE_GET', /consistency/);
+      await expectError({ url: '/v1.0/state/s/k?consistency=sometimes' }, 400, 'ERR_MALFORMED_REQUEST', /consistency/);
       await expectError({ method: 'DELETE', url: '/v1.0/state/s/k?concurrency=never' }, 400, 'ERR_MALFORMED_REQUEST', /concurrency/);
     });
   });

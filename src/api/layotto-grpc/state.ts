@@ -6,6 +6,7 @@
 // (metadata keyPrefix, default appid) whichever face calls it; this face adds no prefix of its own.
 import type * as grpc from '@grpc/grpc-js';
 import type { StateCore, StateItemInput, TransactionOpInput } from '../../core/state';
+import { bulkItemOut } from '../grpc/handlers';
 import { unary } from './handlers';
 import type * as M from './messages';
 
@@ -51,13 +52,7 @@ export function stateHandlers(state: StateCore): grpc.UntypedServiceImplementati
     GetBulkState: unary(async (req: M.GetBulkStateRequest): Promise<{ items: M.BulkStateItem[] }> => {
       const items = await state.bulkGet(req.store_name, req.keys, req.parallelism, req.metadata);
       return {
-        items: items.map((it) => ({
-          key: it.key,
-          data: it.data ?? Buffer.alloc(0),
-          etag: it.etag ?? '',
-          error: it.error ?? '',
-          metadata: it.metadata ?? {},
-        })),
+        items: items.map(bulkItemOut),
       };
     }),
 
