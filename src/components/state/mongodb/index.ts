@@ -20,7 +20,7 @@ import {
   type TransactionalRequest,
   type TransactionalStateStore,
 } from '../types';
-import { connectMongo } from './driver';
+import type { MongoConnectOptions } from './port';
 import { liveFilter, toFindOptions, toMongoFilter } from './filter';
 import { parseMongoMetadata } from './metadata';
 import { isDuplicateKey, type MongoCollectionPort, type MongoConnector, type MongoDoc, type MongoPort } from './port';
@@ -52,7 +52,7 @@ export class MongoStateStore implements TransactionalStateStore, QueryableStateS
   private name = '';
 
   /** The connector is swappable so the unit suite can run the store on the in-memory fake. */
-  constructor(private readonly connect: MongoConnector = connectMongo) {}
+  constructor(private readonly connect: MongoConnector = connectDriver) {}
 
   async init(md: ComponentMetadata): Promise<void> {
     const opts = parseMongoMetadata(md.properties);
@@ -177,4 +177,10 @@ function toResponse(doc: MongoDoc): GetResponse {
   const res: GetResponse = { data: decodeValue(doc.value), etag: String(doc._etag ?? '') };
   if (doc._ttl instanceof Date) res.metadata = { ttlExpireTime: rfc3339(doc._ttl) };
   return res;
+}
+
+/** Loads the mongodb driver only when a MongoDB component starts: it costs memory every sidecar would pay. */
+async function connectDriver(o: MongoConnectOptions): Promise<MongoPort> {
+  const { connectMongo } = await import('./driver');
+  return connectMongo(o);
 }

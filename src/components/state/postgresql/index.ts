@@ -1,6 +1,6 @@
 // state.postgresql v1: contrib's v1 table layout (key, value jsonb, isbinary, insertdate,
 // updatedate, expiredate) with the row's xmin as ETag, so daprd and this store can share a table.
-import { Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { type ComponentMetadata, ComponentConfigError } from '../../types';
 import { settleAll } from '../bulk';
 import { nextToken, parseQuery, queryError } from '../query';
@@ -58,6 +58,8 @@ export class PostgresStateStore implements TransactionalStateStore, QueryableSta
     } catch (e) {
       throw new ComponentConfigError(`metadata field "connectionString": ${(e as Error).message}`, 'connectionString');
     }
+    // pg is loaded only when a PostgreSQL component starts.
+    const { Pool } = await import('pg');
     const pool = new Pool({
       ...conn,
       max: cfg.maxConns,
