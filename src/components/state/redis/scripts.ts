@@ -59,3 +59,16 @@ for i = 1, #KEYS do
 end
 return #KEYS
 `;
+
+/**
+ * GET: nil when missing; {data} for a plain string key (contrib's backward-compatible directGet);
+ * {data, version, pttl} for a state hash.
+ */
+export const GET = `
+local t = redis.call("TYPE", KEYS[1])["ok"]
+if t == "none" then return false end
+if t == "string" then return {redis.call("GET", KEYS[1])} end
+if t ~= "hash" then return redis.error_reply("WRONGTYPE key holds a " .. t .. ", not a state hash") end
+local v = redis.call("HMGET", KEYS[1], "data", "version")
+return {v[1], v[2], redis.call("PTTL", KEYS[1])}
+`;
