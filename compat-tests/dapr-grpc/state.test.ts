@@ -1,24 +1,8 @@
 // The built sidecar driven by the real @dapr/dapr SDK over gRPC (ConnectRPC, not grpc-js), on the
 // in-memory store and, when Redis runs and state.redis is registered, on Redis with the same cases.
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
-import { registries } from '../../src/components/builtin';
-import { requireService } from '../../test/services';
+import { registered, STATE_BACKENDS as BACKENDS } from '../helpers/backends';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
-
-interface Backend {
-  type: string;
-  metadata: Record<string, string>;
-  /** Whether the backing service answers (requireService: loud skip, or a failure in CI). */
-  reachable: () => Promise<boolean>;
-}
-
-const BACKENDS: Backend[] = [
-  { type: 'state.in-memory', metadata: {}, reachable: async () => true },
-  { type: 'state.redis', metadata: { redisHost: 'localhost:6379' }, reachable: () => requireService('redis', '127.0.0.1', 6379) },
-];
-
-/** Only types src/components/builtin.ts registers are run; the others show as skipped. */
-const registered = (type: string): boolean => registries.state.find(type.replace(/^state\./, '')) !== undefined;
 
 const STORE = 'statestore';
 const run = `${Date.now().toString(36)}-${process.pid}`;
