@@ -6,6 +6,8 @@ import { InMemoryStateStore } from './state/in-memory';
 import { RedisStateStore } from './state/redis';
 import { PostgresStateStore } from './state/postgresql';
 import { MongoStateStore } from './state/mongodb';
+import { secretStoreRegistry } from './secretstores/registry';
+import { lockRegistry } from './lock/registry';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
@@ -19,4 +21,6 @@ helloRegistry.register('helloworld', () => new HelloWorld());
 export const registries: { [K in Kind]: Registry<KindMap[K]> } = {
   state: stateRegistry,
   hello: helloRegistry,
+  secretstores: secretStoreRegistry,
+  lock: lockRegistry,
 };

@@ -3,14 +3,18 @@
 import type { ComponentMetadata } from './types';
 import type { StateStore } from './state/types';
 import type { HelloService } from './hello/types';
+import type { SecretStore } from './secretstores/types';
+import type { LockStore } from './lock/types';
 
 /** Component kinds and the interface their instances implement. Add a line per new kind. */
 export interface KindMap {
   state: StateStore;
   hello: HelloService;
+  secretstores: SecretStore;
+  lock: LockStore;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['state', 'hello'];
+export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock'];
 
 export interface LiveComponent<K extends Kind = Kind> {
   kind: K;
