@@ -7,7 +7,11 @@ import { RedisStateStore } from './state/redis';
 import { PostgresStateStore } from './state/postgresql';
 import { MongoStateStore } from './state/mongodb';
 import { secretStoreRegistry } from './secretstores/registry';
+import { LocalFileSecretStore } from './secretstores/local/file';
+import { LocalEnvSecretStore } from './secretstores/local/env';
 import { lockRegistry } from './lock/registry';
+import { InMemoryLockStore } from './lock/in-memory';
+import { RedisLockStore } from './lock/redis';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
@@ -16,6 +20,10 @@ stateRegistry.register('redis', () => new RedisStateStore());
 stateRegistry.register(['postgresql', 'postgres'], () => new PostgresStateStore());
 stateRegistry.register('mongodb', () => new MongoStateStore());
 helloRegistry.register('helloworld', () => new HelloWorld());
+lockRegistry.register('in-memory', () => new InMemoryLockStore());
+lockRegistry.register('redis', () => new RedisLockStore());
+secretStoreRegistry.register('local.file', () => new LocalFileSecretStore());
+secretStoreRegistry.register('local.env', () => new LocalEnvSecretStore());
 
 /** Registries by kind; the manifest's spec.type prefix picks one. */
 export const registries: { [K in Kind]: Registry<KindMap[K]> } = {

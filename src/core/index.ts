@@ -3,6 +3,8 @@ import type { AppConnection } from './metadata';
 import { MetadataCore } from './metadata';
 import { HelloCore } from './hello';
 import { StateCore } from './state';
+import { LockCore } from './lock';
+import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
 
 export interface Core {
@@ -10,10 +12,24 @@ export interface Core {
   state: StateCore;
   metadata: MetadataCore;
   hello: HelloCore;
+  secrets: SecretsCore;
+  lock: LockCore;
 }
 
-export function createCore(ctx: CoreContext, app: AppConnection): Core {
-  return { ctx, state: new StateCore(ctx), metadata: new MetadataCore(ctx, app), hello: new HelloCore(ctx) };
+/** Runtime configuration the core needs beyond the components (from the Configuration resource). */
+export interface CoreOptions {
+  secretScopes?: readonly SecretScope[];
+}
+
+export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptions = {}): Core {
+  return {
+    ctx,
+    state: new StateCore(ctx),
+    metadata: new MetadataCore(ctx, app),
+    hello: new HelloCore(ctx),
+    secrets: new SecretsCore(ctx, opts.secretScopes),
+    lock: new LockCore(ctx),
+  };
 }
 
 export type { CoreContext } from './context';

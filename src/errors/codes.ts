@@ -112,6 +112,35 @@ export const ERRORS = {
   ),
   STATE_BAD_METADATA: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, '%s'),
 
+  // Secrets (daprd messages.predefined; a missing store is 401, not 400/404)
+  SECRET_STORES_NOT_CONFIGURED: row('ERR_SECRET_STORES_NOT_CONFIGURED', 500, Grpc.FAILED_PRECONDITION, 'secret store is not configured'),
+  SECRET_STORE_NOT_FOUND: row('ERR_SECRET_STORE_NOT_FOUND', 401, Grpc.INVALID_ARGUMENT, 'failed finding secret store with key %s'),
+  SECRET_PERMISSION_DENIED: row('ERR_PERMISSION_DENIED', 403, Grpc.PERMISSION_DENIED, 'access denied by policy to get "%s" from "%s"', undefined, {
+    grpc: Grpc.PERMISSION_DENIED,
+    template: 'access denied by policy to get %s from %s',
+  }),
+  SECRET_GET: row('ERR_SECRET_GET', 500, Grpc.INTERNAL, 'failed getting secret with key %s from secret store %s: %s'),
+  SECRET_BULK_GET: row('ERR_SECRET_GET', 500, Grpc.INTERNAL, 'failed getting secrets from secret store %s: %s'),
+
+  // Lock. daprd's APIErrors: on gRPC an ErrorInfo whose reason is the errorCode. Layotto returns
+  // component and key errors as bare Go errors, which grpc-go sends as Unknown with the text alone.
+  LOCK_STORE_NOT_CONFIGURED: row('ERR_LOCK_STORE_NOT_CONFIGURED', 500, Grpc.FAILED_PRECONDITION, 'lock store is not configured', 'ERR_LOCK_STORE_NOT_CONFIGURED'),
+  LOCK_STORE_NOT_FOUND: row('ERR_LOCK_STORE_NOT_FOUND', 400, Grpc.INVALID_ARGUMENT, 'lock store %s not found', 'ERR_LOCK_STORE_NOT_FOUND'),
+  LOCK_RESOURCE_ID_EMPTY: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, 'ResourceId is empty in lock store %s', 'ERR_MALFORMED_REQUEST'),
+  LOCK_OWNER_EMPTY: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, 'LockOwner is empty in lock store %s', 'ERR_MALFORMED_REQUEST'),
+  LOCK_EXPIRY_NOT_POSITIVE: row(
+    'ERR_MALFORMED_REQUEST',
+    400,
+    Grpc.INVALID_ARGUMENT,
+    'ExpiryInSeconds is not positive in lock store %s',
+    'ERR_MALFORMED_REQUEST',
+    { grpc: Grpc.INVALID_ARGUMENT, template: 'Expire is not positive in lock store %s' },
+  ),
+  TRY_LOCK: row('ERR_TRY_LOCK', 500, Grpc.INTERNAL, 'failed to try acquiring lock: %s', 'ERR_TRY_LOCK', { grpc: Grpc.UNKNOWN, template: '%s' }),
+  UNLOCK: row('ERR_UNLOCK', 500, Grpc.INTERNAL, 'failed to release lock: %s', 'ERR_UNLOCK', { grpc: Grpc.UNKNOWN, template: '%s' }),
+  // Layotto API only (daprd has no keep-alive); the Dapr columns are never served.
+  LOCK_KEEP_ALIVE: row('ERR_LOCK_KEEP_ALIVE', 500, Grpc.INTERNAL, 'failed to keep the lock alive: %s', undefined, { grpc: Grpc.UNKNOWN, template: '%s' }),
+
   // Hello (Layotto)
   HELLO_NOT_FOUND: row('ERR_HELLO_NOT_FOUND', 400, Grpc.INTERNAL, 'no instance found', undefined, {
     grpc: Grpc.UNKNOWN, // Layotto returns the bare Go error ErrNoInstance, which grpc-go sends as Unknown

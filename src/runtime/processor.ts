@@ -25,14 +25,29 @@ export interface ProcessorOptions {
 }
 
 export class ComponentProcessor {
+  /** secretKeyRef over the secret stores loaded so far (daprd resolves with the store itself, no scopes). */
+  private readonly secretResolver: SecretResolver = {
+    resolve: async (storeName, name, key) => {
+      const c = this.store.get('secretstores', storeName);
+      if (!c) throw new Error(`secret store ${storeName} is not loaded`);
+      const data = await c.instance.getSecret({ name, metadata: {} });
+      if (!(key in data)) throw new Error(`secret ${name} in secret store ${storeName} has no key ${key}`);
+      return data[key]!;
+    },
+  };
+
   constructor(
     private readonly store: ComponentStore,
     private readonly opts: ProcessorOptions,
   ) {}
 
-  /** Applies every manifest in order; a failure stops unless the manifest sets ignoreErrors. */
+  /**
+   * Applies every manifest, secret stores first (daprd does, so other components' secretKeyRefs
+   * can resolve), otherwise in order; a failure stops unless the manifest sets ignoreErrors.
+   */
   async applyAll(items: LoadedComponent[]): Promise<void> {
-    for (const item of items) {
+    const isSecretStore = (i: LoadedComponent) => i.manifest.spec.type.toLowerCase().startsWith('secretstores.');
+    for (const item of [...items.filter(isSecretStore), ...items.filter((i) => !isSecretStore(i))]) {
       try {
         await this.apply(item);
       } catch (e) {
@@ -82,7 +97,7 @@ export class ComponentProcessor {
       properties = await resolveMetadata(m.spec.metadata, {
         env: this.opts.env ?? process.env,
         secretStore: m.auth?.secretStore,
-        secrets: this.opts.secrets,
+        secrets: this.opts.secrets ?? this.secretResolver,
       });
     } catch (e) {
       if (e instanceof MetadataResolveError) {

@@ -11,6 +11,7 @@ import { addLayottoServices } from '../api/layotto-grpc/service';
 import { ComponentStore } from '../components/store';
 import { type Core, createCore } from '../core';
 import type { Flags } from '../cli/flags';
+import { loadConfiguration } from '../config/configuration';
 import { scoped } from '../observability/logger';
 import { loadResources } from './loader';
 import { ComponentProcessor } from './processor';
@@ -27,9 +28,11 @@ export interface Sidecar {
 export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> {
   const namespace = process.env.NAMESPACE ?? '';
   const components = new ComponentStore();
+  const config = loadConfiguration(flags.config);
   const core = createCore(
     { components, appId: flags.appId, namespace, runtimeVersion: RUNTIME_VERSION },
     { port: flags.appPort, protocol: flags.appProtocol, channelAddress: flags.appChannelAddress, maxConcurrency: flags.appMaxConcurrency },
+    { secretScopes: config.secrets.scopes },
   );
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
 

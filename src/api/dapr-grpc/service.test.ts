@@ -312,6 +312,8 @@ describe('unimplemented rpcs', () => {
   const implemented = new Set([
     'GetState', 'GetBulkState', 'SaveState', 'QueryStateAlpha1', 'DeleteState', 'DeleteBulkState', 'ExecuteStateTransaction',
     'GetMetadata', 'SetMetadata', 'Shutdown',
+    'GetSecret', 'GetBulkSecret',
+    'TryLockAlpha1', 'UnlockAlpha1',
   ]);
 
   function expectUnimplemented(e: grpc.ServiceError | undefined, rpc: string) {

@@ -3,9 +3,11 @@
 import type { Core } from '../../core';
 import type { Endpoint } from './endpoint';
 import { invokeEndpoints } from './invoke';
+import { lockEndpoints } from './lock';
 import { metadataEndpoints } from './metadata';
+import { secretsEndpoints } from './secrets';
 import { stateEndpoints } from './state';
 
 export function daprHttpEndpoints(core: Core): Endpoint[] {
-  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core)];
+  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core), ...secretsEndpoints(core), ...lockEndpoints(core)];
 }

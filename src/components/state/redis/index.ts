@@ -1,6 +1,6 @@
 // state.redis: byte-compatible with daprd's state.redis (hash per key: data + version), so both
 // runtimes can share one Redis. Every write goes through one Lua script (see scripts.ts).
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ComponentMetadata } from '../../types';
 import {
   type BulkGetItem,
@@ -13,7 +13,7 @@ import {
   type TransactionalRequest,
   type TransactionalStateStore,
 } from '../types';
-import { parseRedisMetadata, type RedisStateConfig } from './metadata';
+import { connectRedis, parseRedisMetadata, type RedisConfig } from '../../common/redis';
 import { ARGS_PER_OP, GET, WRITE } from './scripts';
 import { settleAll } from '../bulk';
 
@@ -25,45 +25,14 @@ export const rfc3339 = (ms: number): string => new Date(ms).toISOString().replac
 
 export class RedisStateStore implements TransactionalStateStore {
   private client?: Redis;
-  private cfg?: RedisStateConfig;
-  /** Reconnects are allowed only after init succeeded: a bad address fails init, no retry loop. */
-  private connected = false;
+  private cfg?: RedisConfig;
 
   async init(md: ComponentMetadata): Promise<void> {
     const cfg = parseRedisMetadata(md.properties);
     this.cfg = cfg;
-    const client = new Redis({
-      host: cfg.host,
-      port: cfg.port,
-      username: cfg.redisUsername,
-      password: cfg.redisPassword,
-      db: cfg.redisDB,
-      tls: cfg.enableTLS ? {} : undefined,
-      connectTimeout: cfg.dialTimeout,
-      commandTimeout: cfg.readTimeout,
-      maxRetriesPerRequest: cfg.redisMaxRetries,
-      lazyConnect: true,
-      // Concurrent requests share one socket write: halves syscalls and Redis CPU under load.
-      enableAutoPipelining: true,
-      retryStrategy: (times) => (this.connected ? Math.min(times * 100, 2000) : null),
-    });
-    // ioredis emits 'error' on every failed (re)connect; without a listener Node would crash.
-    let lastError: Error | undefined;
-    client.on('error', (e: Error) => {
-      lastError = e;
-    });
+    const client = await connectRedis(cfg, 'redis store');
     client.defineCommand('daprWrite', { lua: WRITE });
     client.defineCommand('daprGet', { numberOfKeys: 1, lua: GET });
-    try {
-      await client.connect();
-      await client.ping();
-    } catch (e) {
-      // After a refused connect the client has already ended; disconnect() then would arm a 2 s timer.
-      if (client.status !== 'end') client.disconnect();
-      const cause = lastError ?? (e as Error);
-      throw new Error(`redis store: error connecting to redis at ${cfg.host}:${cfg.port}: ${cause.message}`);
-    }
-    this.connected = true;
     this.client = client;
   }
 
@@ -126,7 +95,6 @@ export class RedisStateStore implements TransactionalStateStore {
   async close(): Promise<void> {
     const c = this.client;
     this.client = undefined;
-    this.connected = false;
     if (!c) return;
     try {
       await c.quit();

@@ -1,8 +1,8 @@
-// state.redis component metadata (contrib's redis Settings, the fields this store uses).
+// Redis connection metadata shared by the Redis components (contrib's common redis Settings).
 // keyPrefix and actorStateStore are runtime-level and deliberately not read here.
 import { z } from 'zod';
-import { durationMs, parseMetadata } from '../../metadata';
-import { ComponentConfigError } from '../../types';
+import { durationMs, parseMetadata } from '../metadata';
+import { ComponentConfigError } from '../types';
 
 const schema = z.object({
   redisHost: z.string({ error: 'redisHost is required' }),
@@ -18,12 +18,12 @@ const schema = z.object({
   ttlInSeconds: z.coerce.number().int().min(-1).optional(),
 });
 
-export interface RedisStateConfig extends Omit<z.infer<typeof schema>, 'redisHost' | 'redisPort'> {
+export interface RedisConfig extends Omit<z.infer<typeof schema>, 'redisHost' | 'redisPort'> {
   host: string;
   port: number;
 }
 
-export function parseRedisMetadata(props: Record<string, string>): RedisStateConfig {
+export function parseRedisMetadata(props: Record<string, string>): RedisConfig {
   const { redisHost, redisPort, ...rest } = parseMetadata(schema, props);
   const { host, port } = splitHostPort(redisHost, redisPort ?? 6379);
   return { ...rest, host, port };

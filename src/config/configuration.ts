@@ -1,0 +1,78 @@
+// The Configuration resource (`--config <file>`, kind: Configuration). Only what the runtime acts
+// on so far is read: spec.secrets.scopes. Other spec keys are accepted and ignored; a malformed
+// file stops startup with file:line, like a bad component manifest.
+import { readFileSync } from 'node:fs';
+import { isNode, LineCounter, parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import { ManifestError } from '../runtime/loader';
+
+const secretScopeSchema = z.object({
+  storeName: z.string().min(1, 'must not be empty'),
+  defaultAccess: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^(allow|deny)$/i.test(v), 'defaultAccess can be either allow or deny'),
+  allowedSecrets: z.array(z.string()).nullish().transform((v) => v ?? []),
+  deniedSecrets: z.array(z.string()).nullish().transform((v) => v ?? []),
+});
+export type SecretScopeConfig = z.infer<typeof secretScopeSchema>;
+
+const configurationSchema = z.object({
+  apiVersion: z.string().min(1),
+  kind: z.literal('Configuration'),
+  metadata: z.object({ name: z.string().optional() }).loose().optional(),
+  spec: z
+    .object({
+      secrets: z
+        .object({ scopes: z.array(secretScopeSchema).nullish().transform((v) => v ?? []) })
+        .nullish()
+        .transform((v) => v ?? { scopes: [] }),
+    })
+    .loose()
+    .nullish()
+    .transform((v) => v ?? { secrets: { scopes: [] } }),
+});
+
+export interface RuntimeConfiguration {
+  secrets: { scopes: SecretScopeConfig[] };
+}
+
+/** Reads every --config file (each may hold several YAML documents) into one configuration. */
+export function loadConfiguration(files: readonly string[]): RuntimeConfiguration {
+  const scopes: SecretScopeConfig[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ManifestError(file, 0, '', `cannot read configuration: ${(e as Error).message}`);
+    }
+    const counter = new LineCounter();
+    for (const doc of parseAllDocuments(text, { lineCounter: counter, prettyErrors: false })) {
+      const lineAt = (offset: number) => counter.linePos(offset).line;
+      if (doc.errors.length > 0) throw new ManifestError(file, lineAt(doc.errors[0]!.pos[0]), '', `YAML syntax error: ${doc.errors[0]!.message.split('\n')[0]}`);
+      const value: unknown = doc.toJS();
+      if (value === null || value === undefined) continue;
+      const lineOf = (path: PropertyKey[]): number => {
+        for (let n = path.length; n > 0; n--) {
+          const node = doc.getIn(path.slice(0, n) as (string | number)[], true);
+          if (isNode(node) && node.range) return lineAt(node.range[0]);
+        }
+        return lineAt(doc.range[0]);
+      };
+      const parsed = configurationSchema.safeParse(value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new ManifestError(file, lineOf(issue.path), issue.path.join('.'), issue.message);
+      }
+      for (const [i, scope] of parsed.data.spec.secrets.scopes.entries()) {
+        if (scopes.some((s) => s.storeName === scope.storeName)) {
+          const at = lineOf(['spec', 'secrets', 'scopes', i, 'storeName']);
+          throw new ManifestError(file, at, `spec.secrets.scopes.${i}.storeName`, `"${scope.storeName}" storeName is repeated in secrets configuration`);
+        }
+        scopes.push(scope);
+      }
+    }
+  }
+  return { secrets: { scopes } };
+}
