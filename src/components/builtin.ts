@@ -10,6 +10,8 @@ import { secretStoreRegistry } from './secretstores/registry';
 import { LocalFileSecretStore } from './secretstores/local/file';
 import { LocalEnvSecretStore } from './secretstores/local/env';
 import { lockRegistry } from './lock/registry';
+import { sequencerRegistry } from './sequencer/registry';
+import { configurationRegistry } from './configuration/registry';
 import { InMemoryLockStore } from './lock/in-memory';
 import { RedisLockStore } from './lock/redis';
 import type { Registry } from './registry';
@@ -31,4 +33,6 @@ export const registries: { [K in Kind]: Registry<KindMap[K]> } = {
   hello: helloRegistry,
   secretstores: secretStoreRegistry,
   lock: lockRegistry,
+  sequencer: sequencerRegistry,
+  configuration: configurationRegistry,
 };

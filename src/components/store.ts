@@ -5,6 +5,8 @@ import type { StateStore } from './state/types';
 import type { HelloService } from './hello/types';
 import type { SecretStore } from './secretstores/types';
 import type { LockStore } from './lock/types';
+import type { SequencerStore } from './sequencer/types';
+import type { ConfigurationStore } from './configuration/types';
 
 /** Component kinds and the interface their instances implement. Add a line per new kind. */
 export interface KindMap {
@@ -12,9 +14,11 @@ export interface KindMap {
   hello: HelloService;
   secretstores: SecretStore;
   lock: LockStore;
+  sequencer: SequencerStore;
+  configuration: ConfigurationStore;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock'];
+export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock', 'sequencer', 'configuration'];
 
 export interface LiveComponent<K extends Kind = Kind> {
   kind: K;
