@@ -14,6 +14,13 @@ import { sequencerRegistry } from './sequencer/registry';
 import { configurationRegistry } from './configuration/registry';
 import { InMemoryLockStore } from './lock/in-memory';
 import { RedisLockStore } from './lock/redis';
+import { InMemorySequencer } from './sequencer/in-memory';
+import { RedisSequencer } from './sequencer/redis';
+import { PostgresSequencer } from './sequencer/postgresql';
+import { MySqlSequencer } from './sequencer/mysql';
+import { InMemoryConfigurationStore } from './configuration/in-memory';
+import { RedisConfigurationStore } from './configuration/redis';
+import { PostgresConfigurationStore } from './configuration/postgresql';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
@@ -24,6 +31,13 @@ stateRegistry.register('mongodb', () => new MongoStateStore());
 helloRegistry.register('helloworld', () => new HelloWorld());
 lockRegistry.register('in-memory', () => new InMemoryLockStore());
 lockRegistry.register('redis', () => new RedisLockStore());
+sequencerRegistry.register('in-memory', () => new InMemorySequencer());
+sequencerRegistry.register('redis', () => new RedisSequencer());
+sequencerRegistry.register(['postgresql', 'postgres'], () => new PostgresSequencer());
+sequencerRegistry.register('mysql', () => new MySqlSequencer());
+configurationRegistry.register('in-memory', () => new InMemoryConfigurationStore());
+configurationRegistry.register('redis', () => new RedisConfigurationStore());
+configurationRegistry.register(['postgresql', 'postgres'], () => new PostgresConfigurationStore());
 secretStoreRegistry.register('local.file', () => new LocalFileSecretStore());
 secretStoreRegistry.register('local.env', () => new LocalEnvSecretStore());
 

@@ -4,6 +4,8 @@ import { MetadataCore } from './metadata';
 import { HelloCore } from './hello';
 import { StateCore } from './state';
 import { LockCore } from './lock';
+import { SequencerCore } from './sequencer';
+import { ConfigurationCore } from './configuration';
 import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
 
@@ -14,6 +16,8 @@ export interface Core {
   hello: HelloCore;
   secrets: SecretsCore;
   lock: LockCore;
+  sequencer: SequencerCore;
+  configuration: ConfigurationCore;
 }
 
 /** Runtime configuration the core needs beyond the components (from the Configuration resource). */
@@ -29,6 +33,8 @@ export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptio
     hello: new HelloCore(ctx),
     secrets: new SecretsCore(ctx, opts.secretScopes),
     lock: new LockCore(ctx),
+    sequencer: new SequencerCore(ctx),
+    configuration: new ConfigurationCore(ctx, app),
   };
 }
 

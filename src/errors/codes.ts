@@ -141,6 +141,27 @@ export const ERRORS = {
   // Layotto API only (daprd has no keep-alive); the Dapr columns are never served.
   LOCK_KEEP_ALIVE: row('ERR_LOCK_KEEP_ALIVE', 500, Grpc.INTERNAL, 'failed to keep the lock alive: %s', undefined, { grpc: Grpc.UNKNOWN, template: '%s' }),
 
+  // Configuration (daprd messages.predefined). Layotto has no error table for it: a store it lacks is
+  // the bare "configure store [x] don't support now" and component errors arrive bare, all Unknown.
+  CONFIGURATION_STORE_NOT_CONFIGURED: row('ERR_CONFIGURATION_STORE_NOT_CONFIGURED', 500, Grpc.FAILED_PRECONDITION, 'configuration stores not configured'),
+  CONFIGURATION_STORE_NOT_FOUND: row('ERR_CONFIGURATION_STORE_NOT_FOUND', 400, Grpc.INVALID_ARGUMENT, 'configuration store %s not found', undefined, {
+    grpc: Grpc.UNKNOWN,
+    template: "configure store [%s] don't support now",
+  }),
+  CONFIGURATION_GET: row('ERR_CONFIGURATION_GET', 500, Grpc.INTERNAL, 'failed to get %s from Configuration store %s: %s'),
+  CONFIGURATION_SUBSCRIBE: row('ERR_CONFIGURATION_SUBSCRIBE', 500, Grpc.INTERNAL, 'failed to subscribe %s from Configuration store %s: %s'),
+  CONFIGURATION_UNSUBSCRIBE: row('ERR_CONFIGURATION_UNSUBSCRIBE', 500, Grpc.INTERNAL, 'failed to unsubscribe to configuration request %s: %s'),
+  /** Layotto only (save/delete and its bare component errors); the Dapr columns are never served. */
+  CONFIGURATION_STORE: row('ERR_CONFIGURATION_STORE', 500, Grpc.INTERNAL, '%s', undefined, { grpc: Grpc.UNKNOWN, template: '%s' }),
+  CONFIGURATION_APP_CHANNEL_NIL: row('ERR_APP_CHANNEL_NIL', 500, Grpc.INTERNAL, 'app channel is not initialized. cannot subscribe to configuration updates'),
+
+  // Sequencer (Layotto API only; the Dapr columns are never served). Layotto returns key and
+  // component failures as bare Go errors, which grpc-go sends as Unknown with the text alone.
+  SEQUENCER_STORE_NOT_CONFIGURED: row('ERR_SEQUENCER_STORE_NOT_CONFIGURED', 500, Grpc.FAILED_PRECONDITION, 'Sequencer store is not configured'),
+  SEQUENCER_KEY_EMPTY: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, 'Key is empty in sequencer store %s'),
+  SEQUENCER_STORE_NOT_FOUND: row('ERR_SEQUENCER_STORE_NOT_FOUND', 400, Grpc.INVALID_ARGUMENT, 'Sequencer store %s not found'),
+  GET_NEXT_ID: row('ERR_GET_NEXT_ID', 500, Grpc.INTERNAL, 'failed to get next id: %s', undefined, { grpc: Grpc.UNKNOWN, template: '%s' }),
+
   // Hello (Layotto)
   HELLO_NOT_FOUND: row('ERR_HELLO_NOT_FOUND', 400, Grpc.INTERNAL, 'no instance found', undefined, {
     grpc: Grpc.UNKNOWN, // Layotto returns the bare Go error ErrNoInstance, which grpc-go sends as Unknown

@@ -4,6 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Core } from '../../core';
 import { unimplementedHandler } from './handlers';
+import { configurationHandlers } from './configuration';
 import { lockHandlers } from './lock';
 import { metadataHandlers } from './metadata';
 import { daprServiceDefinition } from './protos';
@@ -13,7 +14,7 @@ import { stateHandlers } from './state';
 export function daprServiceImplementation(core: Core): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, def] of Object.entries(daprServiceDefinition)) impl[name] = unimplementedHandler(name, def);
-  const implemented = { ...stateHandlers(core.state), ...metadataHandlers(core.metadata), ...secretsHandlers(core.secrets), ...lockHandlers(core.lock) };
+  const implemented = { ...stateHandlers(core.state), ...metadataHandlers(core.metadata), ...secretsHandlers(core.secrets), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration) };
   for (const [name, handler] of Object.entries(implemented)) {
     // A handler for an rpc the protos lack would be silently ignored by grpc-js: fail at startup.
     if (!(name in daprServiceDefinition)) throw new Error(`Dapr gRPC handler ${name} matches no rpc of the loaded protos`);

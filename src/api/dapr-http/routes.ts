@@ -2,6 +2,7 @@
 // specific route (static segments before params).
 import type { Core } from '../../core';
 import type { Endpoint } from './endpoint';
+import { configurationEndpoints } from './configuration';
 import { invokeEndpoints } from './invoke';
 import { lockEndpoints } from './lock';
 import { metadataEndpoints } from './metadata';
@@ -9,5 +10,5 @@ import { secretsEndpoints } from './secrets';
 import { stateEndpoints } from './state';
 
 export function daprHttpEndpoints(core: Core): Endpoint[] {
-  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core), ...secretsEndpoints(core), ...lockEndpoints(core)];
+  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core), ...secretsEndpoints(core), ...lockEndpoints(core), ...configurationEndpoints(core)];
 }

@@ -1,13 +1,15 @@
 // The Layotto gRPC face: spec.proto.runtime.v1.Runtime and Lifecycle on a grpc-js server, loaded
-// from our own protos (proto/layotto). Hello, State, Lock and Secrets are served through the core; every other
+// from our own protos (proto/layotto). Hello, State, Lock, Secrets and Sequencer are served through the core; every other
 // rpc, enumerated from the loaded service definition, answers UNIMPLEMENTED naming itself.
 import type * as grpc from '@grpc/grpc-js';
 import type { Core } from '../../core';
 import { unary, unimplementedHandler } from './handlers';
 import type * as M from './messages';
+import { configurationHandlers } from './configuration';
 import { lockHandlers } from './lock';
 import { loadLayottoDefinition, PACKAGE } from './protos';
 import { secretsHandlers } from './secrets';
+import { sequencerHandlers } from './sequencer';
 import { stateHandlers } from './state';
 
 function helloHandlers(core: Core): grpc.UntypedServiceImplementation {
@@ -31,6 +33,6 @@ export function addLayottoServices(server: grpc.Server, core: Core): void {
   const pkg = loadLayottoDefinition();
   const runtime = pkg[`${PACKAGE}.Runtime`] as grpc.ServiceDefinition;
   const lifecycle = pkg[`${PACKAGE}.Lifecycle`] as grpc.ServiceDefinition;
-  server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets), ...lockHandlers(core.lock) }));
+  server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...sequencerHandlers(core.sequencer) }));
   server.addService(lifecycle, complete(lifecycle, {}));
 }
