@@ -8,7 +8,7 @@ import type * as M from './messages';
 import { configurationHandlers } from './configuration';
 import { lockHandlers } from './lock';
 import { loadLayottoDefinition, PACKAGE } from './protos';
-import { secretsHandlers } from './secrets';
+import { secretsHandlers } from '../grpc/secrets';
 import { sequencerHandlers } from './sequencer';
 import { stateHandlers } from './state';
 
@@ -33,6 +33,6 @@ export function addLayottoServices(server: grpc.Server, core: Core): void {
   const pkg = loadLayottoDefinition();
   const runtime = pkg[`${PACKAGE}.Runtime`] as grpc.ServiceDefinition;
   const lifecycle = pkg[`${PACKAGE}.Lifecycle`] as grpc.ServiceDefinition;
-  server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...sequencerHandlers(core.sequencer) }));
+  server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...sequencerHandlers(core.sequencer) }));
   server.addService(lifecycle, complete(lifecycle, {}));
 }

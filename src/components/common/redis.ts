@@ -38,3 +38,13 @@ export async function connectRedis(cfg: RedisConfig, what: string): Promise<Redi
   connected = true;
   return client;
 }
+
+/** QUIT politely; a connection that is already broken is just dropped. */
+export async function closeRedis(client: Redis | undefined): Promise<void> {
+  if (!client) return;
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { parseMetadata } from '../../metadata';
-import { connectRedis, parseRedisMetadata } from '../../common/redis';
+import { connectRedis, parseRedisMetadata, closeRedis } from '../../common/redis';
 import { ComponentConfigError, type ComponentMetadata } from '../../types';
 import { assertKeyPrefix } from '../metadata';
 import { type LockStore, type TryLockRequest, type UnlockRequest, UnlockStatus } from '../types';
@@ -61,12 +61,7 @@ export class RedisLockStore implements LockStore {
   async close(): Promise<void> {
     const c = this.client;
     this.client = undefined;
-    if (!c) return;
-    try {
-      await c.quit();
-    } catch {
-      c.disconnect();
-    }
+    await closeRedis(c);
   }
 
   private redis(): Redis {

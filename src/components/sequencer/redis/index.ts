@@ -1,7 +1,7 @@
 // sequencer.redis: Layotto's layout, one string counter per key advanced with INCRBY (1 per id, or
 // a segment's size). Scripts answer with GET's bulk string so int64 ids never pass through a double.
 import type { Redis } from 'ioredis';
-import { connectRedis, parseRedisMetadata } from '../../common/redis';
+import { connectRedis, parseRedisMetadata, closeRedis } from '../../common/redis';
 import type { ComponentMetadata } from '../../types';
 import { commonInit } from '../metadata';
 import type { GetNextIdRequest, SequencerStore } from '../types';
@@ -53,12 +53,7 @@ export class RedisSequencer implements SequencerStore {
   async close(): Promise<void> {
     const c = this.client;
     this.client = undefined;
-    if (!c) return;
-    try {
-      await c.quit();
-    } catch {
-      c.disconnect();
-    }
+    await closeRedis(c);
   }
 
   private script(name: 'seqAdvance' | 'seqAtLeast'): ScriptFn {

@@ -13,7 +13,7 @@ import {
   type TransactionalRequest,
   type TransactionalStateStore,
 } from '../types';
-import { connectRedis, parseRedisMetadata, type RedisConfig } from '../../common/redis';
+import { connectRedis, parseRedisMetadata, type RedisConfig, closeRedis } from '../../common/redis';
 import { ARGS_PER_OP, GET, WRITE } from './scripts';
 import { settleAll } from '../bulk';
 
@@ -95,12 +95,7 @@ export class RedisStateStore implements TransactionalStateStore {
   async close(): Promise<void> {
     const c = this.client;
     this.client = undefined;
-    if (!c) return;
-    try {
-      await c.quit();
-    } catch {
-      c.disconnect();
-    }
+    await closeRedis(c);
   }
 
   /** Runs the WRITE script for a list of operations; maps its failure to ETag errors. */

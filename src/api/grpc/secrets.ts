@@ -1,8 +1,8 @@
-// Secret rpcs of spec.proto.runtime.v1.Runtime: the same SecretsCore calls as the Dapr faces (Layotto
-// converts to its Dapr API the same way); the messages match Dapr's field for field.
+// GetSecret / GetBulkSecret for both gRPC faces: Dapr's and Layotto's messages match field for
+// field, so one implementation serves both; each face passes its own `unary` (its error mapping).
 import type * as grpc from '@grpc/grpc-js';
 import type { SecretsCore } from '../../core/secrets';
-import { unary } from './handlers';
+import type { unaryWith } from './handlers';
 
 type StringMap = Record<string, string>;
 
@@ -19,7 +19,7 @@ interface GetBulkSecretResponse {
   data: Record<string, { secrets: StringMap }>;
 }
 
-export function secretsHandlers(secrets: SecretsCore): grpc.UntypedServiceImplementation {
+export function secretsHandlers(secrets: SecretsCore, unary: ReturnType<typeof unaryWith>): grpc.UntypedServiceImplementation {
   return {
     GetSecret: unary(async (req: GetSecretRequest): Promise<{ data: StringMap }> => ({
       data: await secrets.get(req.store_name, req.key, req.metadata),
