@@ -6,7 +6,6 @@
 // Latency is measured per request with hrtime from send to full response, in an HDR histogram.
 import { createHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeTarget } from './targets.mjs';
 
 const now = () => process.hrtime.bigint();
 const MS = 1_000_000n;
@@ -114,7 +113,9 @@ function atWarmEnd(warmupMs) {
 
 const ms = (ns) => ns / 1e6;
 
+// job.targets picks the module with the request functions (default: the state targets).
 process.once('message', async (job) => {
+  const { makeTarget } = await import(job.targets ?? './targets.mjs');
   const target = makeTarget(job.spec);
   try {
     const r = job.mode === 'open' ? await openLoop(target, job) : await closedLoop(target, job);

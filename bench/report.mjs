@@ -87,3 +87,20 @@ ${openTable(open)}
 Sidecar RSS (VmRSS): ${f(idleRss, 1)} MB idle at healthy + 2 s; ${f(settledRss, 1)} MB at healthy + 12 s (after V8's idle memory reducer has run); ${f(loadedRss, 1)} MB after all load; peak (VmHWM) ${f(peakRss, 1)} MB.
 ${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 }
+
+/** Closed-loop rows compared with the row named by each row's `ref` (ids/locks benchmark). */
+export function refTable(rows) {
+  const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+  const lines = [
+    '| target | req/s | p50 ms | p99 ms | errors | vs direct | server CPU | server CPU µs/req | redis CPU | generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.title} | ${int(r.rps)} | ${f(r.p50, 3)} | ${f(r.p99, 3)} | ${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 40)})` : ''} | ${
+        r.ref ? ratio(r.rps, byId[r.ref]?.rps) : '1.00×'
+      } | ${pct(r.serverCpu)} | ${r.ref ? f((r.serverCpu / 100 / r.rps) * 1e6, 1) : '–'} | ${pct(r.redisCpu)} | ${pct(r.genCpu)} |`,
+    );
+  }
+  return lines.join('\n');
+}

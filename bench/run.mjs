@@ -5,7 +5,7 @@
 //   --rate 1000  --open-duration 10                   fixed-rate runs
 //   --only http-get,floor-get,open-http-get           run a subset (then RESULTS.md is not written)
 //   --skip-build  --out FILE  --profile DIR           (--profile: node --cpu-prof the sidecar and floor into DIR)
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -13,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { cpuSeconds, freePort, httpStatus, machineBusySeconds, rssMB, spawnNode, waitUntil } from './procs.mjs';
+import { freePort, httpStatus, rssMB, spawnNode, waitUntil } from './procs.mjs';
+import { runLoad, safeCpu } from './runload.mjs';
 import { closedTable, openTable, renderMarkdown, targetsTable } from './report.mjs';
 import { KEYS, jsonValue, readKey, saveKey } from './targets.mjs';
 
@@ -190,42 +191,6 @@ async function main() {
     log(`wrote ${relative(ROOT, outFile)}`);
   }
   if (opt.profile) log(`CPU profile(s) in ${resolve(opt.profile)} (open in Chrome DevTools or speedscope)`);
-}
-
-function safeCpu(pid) {
-  try {
-    return pid ? cpuSeconds(pid) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Forks one load generator for one job; samples server and Redis CPU over its measured window. */
-function runLoad(job, pids, server) {
-  const sample = () => ({ t: performance.now(), server: safeCpu(server && pids[server]), redis: safeCpu(pids.redis), machine: machineBusySeconds() });
-  const cpuPct = (a, b, k) => (a?.[k] !== undefined && b?.[k] !== undefined ? ((b[k] - a[k]) / ((b.t - a.t) / 1000)) * 100 : NaN);
-  return new Promise((res, rej) => {
-    const child = fork(join(HERE, 'loadgen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const kill = setTimeout(() => child.kill('SIGKILL'), job.warmupMs + job.durationMs + 20_000);
-    let start;
-    let result;
-    let failure;
-    child.on('message', (m) => {
-      if (m.type === 'measuring') start = sample();
-      else if (m.type === 'result') {
-        const end = sample();
-        result = { ...m, serverCpu: cpuPct(start, end, 'server'), redisCpu: cpuPct(start, end, 'redis') };
-        // Everything else the machine did meanwhile (other jobs on the box skew the numbers).
-        result.otherCpu = cpuPct(start, end, 'machine') - [result.serverCpu, result.redisCpu, m.genCpu].filter(Number.isFinite).reduce((a, b) => a + b, 0);
-      } else if (m.type === 'error') failure = m.message;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(kill);
-      if (result) res(result);
-      else rej(new Error(`load generator failed (exit ${code}): ${failure ?? 'no result'}`));
-    });
-    child.send(job);
-  });
 }
 
 main().catch(async (e) => {

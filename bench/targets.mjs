@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const TIMEOUT_MS = 5000;
+export const TIMEOUT_MS = 5000;
 
 /** Number of distinct keys read (seeded) and written (per target); requests cycle over them. */
 export const KEYS = 1000;
@@ -27,7 +27,7 @@ export function jsonValue(i) {
 
 const GRPC_OPTS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
-function grpcClient(face, port) {
+export function grpcClient(face, port) {
   let ctor;
   if (face === 'dapr') {
     const dir = join(dirname(require.resolve('@dapr/dapr/package.json')), 'proto');
@@ -41,7 +41,7 @@ function grpcClient(face, port) {
   return new ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }
 
-function unary(client, method, req) {
+export function unary(client, method, req) {
   return new Promise((res, rej) =>
     client[method](req, { deadline: Date.now() + TIMEOUT_MS }, (err, out) => (err ? rej(err) : res(out))),
   );
