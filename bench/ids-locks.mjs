@@ -3,16 +3,14 @@
 // sidecar's GetNextId / TryLock+Unlock with the same forked load generator as the state benchmark,
 // prints a table and writes RESULTS-ids-locks.md. Options:
 //   --concurrency 16  --warmup 1  --duration 5  --skip-build  --out FILE
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePort, httpStatus, spawnNode, waitUntil } from './procs.mjs';
 import { refTable } from './report.mjs';
-import { runLoad, safeCpu } from './runload.mjs';
+import { prepare, runLoad } from './runload.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -60,20 +58,7 @@ const component = (name, type) =>
   `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: ${type}\n  version: v1\n  metadata:\n  - name: redisHost\n    value: 127.0.0.1:${REDIS_PORT}\n`;
 
 async function main() {
-  const redis = new Redis({ host: '127.0.0.1', port: REDIS_PORT, maxRetriesPerRequest: 1, lazyConnect: true });
-  await redis.connect().catch((e) => {
-    throw new Error(`Redis at 127.0.0.1:${REDIS_PORT} is required: ${e.message}`);
-  });
-  const info = await redis.info('server');
-  const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
-  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
-  const pids = { redis: safeCpu(redisPid) === undefined ? null : redisPid };
-
-  if (!opt['skip-build']) {
-    log('npm run build');
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build');
+  const { redis, redisVersion, pids } = await prepare({ root: ROOT, redisPort: REDIS_PORT, skipBuild: opt['skip-build'], log });
 
   const resDir = mkdtempSync(join(os.tmpdir(), 'layotto-ts-bench-ids-'));
   writeFileSync(join(resDir, 'sequencer.yaml'), component(SEQ, 'sequencer.redis'));

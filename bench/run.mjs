@@ -5,16 +5,14 @@
 //   --rate 1000  --open-duration 10                   fixed-rate runs
 //   --only http-get,floor-get,open-http-get           run a subset (then RESULTS.md is not written)
 //   --skip-build  --out FILE  --profile DIR           (--profile: node --cpu-prof the sidecar and floor into DIR)
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePort, httpStatus, rssMB, spawnNode, waitUntil } from './procs.mjs';
-import { runLoad, safeCpu } from './runload.mjs';
+import { prepare, runLoad } from './runload.mjs';
 import { closedTable, openTable, renderMarkdown, targetsTable } from './report.mjs';
 import { KEYS, jsonValue, readKey, saveKey } from './targets.mjs';
 
@@ -82,20 +80,7 @@ const watchdog = setTimeout(async () => {
 watchdog.unref();
 
 async function main() {
-  const redis = new Redis({ host: '127.0.0.1', port: REDIS_PORT, maxRetriesPerRequest: 1, lazyConnect: true });
-  await redis.connect().catch((e) => {
-    throw new Error(`Redis at 127.0.0.1:${REDIS_PORT} is required: ${e.message}`);
-  });
-  const info = await redis.info('server');
-  const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
-  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
-  const pids = { redis: safeCpu(redisPid) === undefined ? null : redisPid };
-
-  if (!opt['skip-build']) {
-    log('npm run build');
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build');
+  const { redis, redisVersion, pids } = await prepare({ root: ROOT, redisPort: REDIS_PORT, skipBuild: opt['skip-build'], log });
 
   // Seed with daprd's state.redis layout: one hash per key, fields data (raw bytes) and version.
   const seed = redis.pipeline();

@@ -42,3 +42,27 @@ export function runLoad(job, pids, server) {
     child.send(job);
   });
 }
+
+/**
+ * Common start of every benchmark: connect to Redis (required), note its version and pid for CPU
+ * sampling, and build the sidecar unless told not to.
+ */
+export async function prepare({ root, redisPort, skipBuild, log }) {
+  const { Redis } = await import('ioredis');
+  const { execFileSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const redis = new Redis({ host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: 1, lazyConnect: true });
+  await redis.connect().catch((e) => {
+    throw new Error(`Redis at 127.0.0.1:${redisPort} is required: ${e.message}`);
+  });
+  const info = await redis.info('server');
+  const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
+  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+  const pids = { redis: safeCpu(redisPid) === undefined ? null : redisPid };
+  if (!skipBuild) {
+    log('npm run build');
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  if (!existsSync(join(root, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build');
+  return { redis, redisVersion, pids };
+}

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { durationMs, parseMetadata } from '../../metadata';
 import { ComponentConfigError, type ComponentMetadata } from '../../types';
 import { commonInit } from '../metadata';
-import type { GetNextIdRequest, SequencerStore } from '../types';
+import { CounterSequencer } from '../counter';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain table name');
 
@@ -49,11 +49,11 @@ export function mysqlConnection(s: string): Conn {
   };
 }
 
-export class MySqlSequencer implements SequencerStore {
+export class MySqlSequencer extends CounterSequencer {
   private pool?: Pool;
   private table = '';
 
-  async init(md: ComponentMetadata): Promise<void> {
+  override async init(md: ComponentMetadata): Promise<void> {
     const biggerThan = commonInit(md);
     const cfg = parseMetadata(schema, md.properties);
     let conn: Conn;
@@ -79,26 +79,13 @@ export class MySqlSequencer implements SequencerStore {
     this.pool = pool;
   }
 
-  features(): readonly string[] {
-    return [];
-  }
-
-  async getNextId(req: GetNextIdRequest): Promise<bigint> {
-    return this.advance(req.key, 1);
-  }
-
-  async getSegment(req: { key: string; size: number }): Promise<{ from: bigint; to: bigint }> {
-    const to = await this.advance(req.key, req.size);
-    return { from: to - BigInt(req.size) + 1n, to };
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const p = this.pool;
     this.pool = undefined;
     await p?.end();
   }
 
-  private async advance(key: string, by: number): Promise<bigint> {
+  protected async advance(key: string, by: number): Promise<bigint> {
     if (!this.pool) throw new Error('mysql sequencer is not initialized');
     const [res] = await this.pool.query<ResultSetHeader>(
       `INSERT INTO \`${this.table}\` (\`key\`, \`value\`) VALUES (?, LAST_INSERT_ID(?)) ON DUPLICATE KEY UPDATE \`value\` = LAST_INSERT_ID(\`value\` + ?)`,

@@ -7,7 +7,7 @@ import { durationMs, parseMetadata } from '../../metadata';
 import { connectionConfig } from '../../state/postgresql/dsn';
 import { ComponentConfigError, type ComponentMetadata } from '../../types';
 import { commonInit } from '../metadata';
-import type { GetNextIdRequest, SequencerStore } from '../types';
+import { CounterSequencer } from '../counter';
 
 /** Table names go into SQL text, so only plain [schema.]name. */
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a plain [schema.]table name');
@@ -18,11 +18,11 @@ const schema = z.object({
   timeout: durationMs().default(20_000),
 });
 
-export class PostgresSequencer implements SequencerStore {
+export class PostgresSequencer extends CounterSequencer {
   private pool?: Pool;
   private table = '';
 
-  async init(md: ComponentMetadata): Promise<void> {
+  override async init(md: ComponentMetadata): Promise<void> {
     const biggerThan = commonInit(md);
     const cfg = parseMetadata(schema, md.properties);
     let conn;
@@ -51,26 +51,13 @@ export class PostgresSequencer implements SequencerStore {
     this.pool = pool;
   }
 
-  features(): readonly string[] {
-    return [];
-  }
-
-  async getNextId(req: GetNextIdRequest): Promise<bigint> {
-    return this.advance(req.key, 1);
-  }
-
-  async getSegment(req: { key: string; size: number }): Promise<{ from: bigint; to: bigint }> {
-    const to = await this.advance(req.key, req.size);
-    return { from: to - BigInt(req.size) + 1n, to };
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const p = this.pool;
     this.pool = undefined;
     await p?.end();
   }
 
-  private async advance(key: string, by: number): Promise<bigint> {
+  protected async advance(key: string, by: number): Promise<bigint> {
     if (!this.pool) throw new Error('postgresql sequencer is not initialized');
     const r = await this.pool.query<{ value: string }>(
       `INSERT INTO ${this.table} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = ${this.table}.value + EXCLUDED.value RETURNING value::text AS value`,
