@@ -8,6 +8,8 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   projects: [
     { displayName: 'unit', testEnvironment: 'node', transform, testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'] },
-    { displayName: 'compat', testEnvironment: 'node', transform, testMatch: ['<rootDir>/compat-tests/**/*.test.ts'] },
+    { displayName: 'compat', testEnvironment: 'node', transform, testMatch: ['<rootDir>/compat-tests/**/*.test.ts'], testPathIgnorePatterns: ['/compat-tests/serial/'] },
+    // Suites that stop or restart a shared server; test/run.js runs them alone, after the rest.
+    { displayName: 'serial', testEnvironment: 'node', transform, testMatch: ['<rootDir>/compat-tests/serial/**/*.test.ts'] },
   ],
 };

@@ -21,6 +21,8 @@ import { MySqlSequencer } from './sequencer/mysql';
 import { InMemoryConfigurationStore } from './configuration/in-memory';
 import { RedisConfigurationStore } from './configuration/redis';
 import { PostgresConfigurationStore } from './configuration/postgresql';
+import { pubsubRegistry } from './pubsub/registry';
+import { InMemoryPubSub } from './pubsub/in-memory';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
@@ -38,6 +40,7 @@ sequencerRegistry.register('mysql', () => new MySqlSequencer());
 configurationRegistry.register('in-memory', () => new InMemoryConfigurationStore());
 configurationRegistry.register('redis', () => new RedisConfigurationStore());
 configurationRegistry.register(['postgresql', 'postgres'], () => new PostgresConfigurationStore());
+pubsubRegistry.register('in-memory', () => new InMemoryPubSub());
 secretStoreRegistry.register('local.file', () => new LocalFileSecretStore());
 secretStoreRegistry.register('local.env', () => new LocalEnvSecretStore());
 
@@ -49,4 +52,5 @@ export const registries: { [K in Kind]: Registry<KindMap[K]> } = {
   lock: lockRegistry,
   sequencer: sequencerRegistry,
   configuration: configurationRegistry,
+  pubsub: pubsubRegistry,
 };

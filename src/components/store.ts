@@ -7,6 +7,7 @@ import type { SecretStore } from './secretstores/types';
 import type { LockStore } from './lock/types';
 import type { SequencerStore } from './sequencer/types';
 import type { ConfigurationStore } from './configuration/types';
+import type { PubSub } from './pubsub/types';
 
 /** Component kinds and the interface their instances implement. Add a line per new kind. */
 export interface KindMap {
@@ -16,9 +17,10 @@ export interface KindMap {
   lock: LockStore;
   sequencer: SequencerStore;
   configuration: ConfigurationStore;
+  pubsub: PubSub;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock', 'sequencer', 'configuration'];
+export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock', 'sequencer', 'configuration', 'pubsub'];
 
 export interface LiveComponent<K extends Kind = Kind> {
   kind: K;

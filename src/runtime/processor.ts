@@ -6,6 +6,7 @@ import { registries } from '../components/builtin';
 import { parseDuration } from '../components/metadata';
 import type { ComponentStore, Kind, LiveComponent } from '../components/store';
 import { ComponentConfigError, type Component, type ComponentMetadata } from '../components/types';
+import { withConsumerId } from '../components/pubsub/metadata';
 import type { LoadedComponent } from './loader';
 import { ManifestError } from './loader';
 import { MetadataResolveError, resolveMetadata, type SecretResolver } from './metadata';
@@ -13,8 +14,8 @@ import { MetadataResolveError, resolveMetadata, type SecretResolver } from './me
 const DEFAULT_INIT_TIMEOUT_MS = 5000;
 
 /** spec.type prefixes this build serves, and the Dapr/Layotto ones that later issues add. */
-const KIND_BY_PREFIX: Record<string, Kind> = { state: 'state', hello: 'hello', secretstores: 'secretstores', lock: 'lock', configuration: 'configuration', sequencer: 'sequencer' };
-const LATER_KINDS = ['pubsub', 'bindings', 'file', 'middleware', 'nameresolution', 'crypto', 'conversation', 'workflow'];
+const KIND_BY_PREFIX: Record<string, Kind> = { state: 'state', hello: 'hello', secretstores: 'secretstores', lock: 'lock', configuration: 'configuration', sequencer: 'sequencer', pubsub: 'pubsub' };
+const LATER_KINDS = ['bindings', 'file', 'middleware', 'nameresolution', 'crypto', 'conversation', 'workflow'];
 
 export interface ProcessorOptions {
   appId: string;
@@ -105,6 +106,7 @@ export class ComponentProcessor {
       }
       throw e;
     }
+    if (kind === 'pubsub') properties = withConsumerId(properties, { appId: this.opts.appId, namespace: this.opts.namespace });
     const meta: ComponentMetadata = {
       name,
       type: m.spec.type,
