@@ -8,6 +8,8 @@ import { SequencerCore } from './sequencer';
 import { ConfigurationCore } from './configuration';
 import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
+import { PubSubCore, subscriptionInfo } from './pubsub';
+import pino, { type Logger } from 'pino';
 
 export interface Core {
   ctx: CoreContext;
@@ -18,23 +20,28 @@ export interface Core {
   lock: LockCore;
   sequencer: SequencerCore;
   configuration: ConfigurationCore;
+  pubsub: PubSubCore;
 }
 
 /** Runtime configuration the core needs beyond the components (from the Configuration resource). */
 export interface CoreOptions {
   secretScopes?: readonly SecretScope[];
+  /** Where background work (subscriptions) logs; silent when absent. */
+  log?: Logger;
 }
 
 export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptions = {}): Core {
+  const pubsub = new PubSubCore(ctx, opts.log ?? pino({ level: 'silent' }));
   return {
     ctx,
     state: new StateCore(ctx),
-    metadata: new MetadataCore(ctx, app),
+    metadata: new MetadataCore(ctx, app, () => pubsub.subscriber.list().map(subscriptionInfo)),
     hello: new HelloCore(ctx),
     secrets: new SecretsCore(ctx, opts.secretScopes),
     lock: new LockCore(ctx),
     sequencer: new SequencerCore(ctx),
     configuration: new ConfigurationCore(ctx, app),
+    pubsub,
   };
 }
 

@@ -36,6 +36,8 @@ export class MetadataCore {
   constructor(
     private readonly ctx: CoreContext,
     private readonly app: AppConnection,
+    /** The running pub/sub subscriptions, in the metadata API's shape. */
+    private readonly subscriptions: () => unknown[] = () => [],
   ) {}
 
   get(): MetadataResult {
@@ -49,7 +51,7 @@ export class MetadataCore {
       enabledFeatures: [],
       components,
       extended: { daprRuntimeVersion: this.ctx.runtimeVersion, ...Object.fromEntries(this.extended) },
-      subscriptions: [],
+      subscriptions: this.subscriptions(),
       httpEndpoints: [],
       appConnectionProperties: this.app.port ? this.app : { ...this.app, port: undefined },
     };

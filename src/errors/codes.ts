@@ -162,6 +162,28 @@ export const ERRORS = {
   SEQUENCER_STORE_NOT_FOUND: row('ERR_SEQUENCER_STORE_NOT_FOUND', 400, Grpc.INVALID_ARGUMENT, 'Sequencer store %s not found'),
   GET_NEXT_ID: row('ERR_GET_NEXT_ID', 500, Grpc.INTERNAL, 'failed to get next id: %s', undefined, { grpc: Grpc.UNKNOWN, template: '%s' }),
 
+  // Pub/sub (daprd's kit errors, pkg/api/errors/pubsub.go; Layotto's texts where it differs)
+  PUBSUB_NOT_CONFIGURED: row('ERR_PUBSUB_NOT_CONFIGURED', 400, Grpc.FAILED_PRECONDITION, 'pubsub is not configured', 'DAPR_PUBSUB_NOT_CONFIGURED', {
+    grpc: Grpc.FAILED_PRECONDITION,
+    template: 'no pubsub is configured',
+  }),
+  PUBSUB_EMPTY: row('ERR_PUBSUB_EMPTY', 404, Grpc.INVALID_ARGUMENT, 'pubsub name is empty', 'DAPR_PUBSUB_NAME_EMPTY'),
+  PUBSUB_NOT_FOUND: row('ERR_PUBSUB_NOT_FOUND', 404, Grpc.INVALID_ARGUMENT, 'pubsub %s not found', 'DAPR_PUBSUB_NOT_FOUND'),
+  PUBSUB_TOPIC_EMPTY: row('ERR_TOPIC_NAME_EMPTY', 404, Grpc.INVALID_ARGUMENT, 'topic is empty in pubsub %s', 'DAPR_PUBSUB_TOPIC_NAME_EMPTY'),
+  PUBSUB_REQUEST_METADATA: row('ERR_PUBSUB_REQUEST_METADATA', 400, Grpc.INVALID_ARGUMENT, 'failed deserializing metadata. Error: %s', 'DAPR_PUBSUB_METADATA_DESERIALIZATION'),
+  PUBSUB_CLOUD_EVENT_CREATION: row('ERR_PUBSUB_CLOUD_EVENTS_SER', 500, Grpc.INVALID_ARGUMENT, 'cannot create cloudevent: %s', 'DAPR_PUBSUB_CLOUD_EVENT_CREATION'),
+  PUBSUB_FORBIDDEN: row('ERR_PUBSUB_FORBIDDEN', 403, Grpc.PERMISSION_DENIED, 'topic %s is not allowed for app id %s', 'DAPR_PUBSUB_FORBIDDEN'),
+  PUBSUB_PUBLISH_MESSAGE: row('ERR_PUBSUB_PUBLISH_MESSAGE', 500, Grpc.INTERNAL, 'error when publishing to topic %s in pubsub %s: %s', 'DAPR_PUBSUB_PUBLISH_MESSAGE', {
+    grpc: Grpc.INTERNAL,
+    template: 'error when publish to topic %s in pubsub %s: %s',
+  }),
+  PUBSUB_UNMARSHAL_EVENTS: row('ERR_PUBSUB_EVENTS_SER', 400, Grpc.INVALID_ARGUMENT, 'error when unmarshaling the request for topic %s pubsub %s: %s', 'DAPR_PUBSUB_UNMARSHAL_EVENTS'),
+  PUBSUB_MARSHAL_EVENTS: row('ERR_PUBSUB_EVENTS_SER', 400, Grpc.INVALID_ARGUMENT, 'error marshaling events to bytes for topic %s pubsub %s. error: %s', 'DAPR_PUBSUB_MARSHAL_EVENTS'),
+  PUBSUB_MARSHAL_ENVELOPE: row('ERR_PUBSUB_CLOUD_EVENTS_SER', 500, Grpc.INVALID_ARGUMENT, 'error when marshalling cloud event envelope for topic %s pubsub %s: %s', 'DAPR_PUBSUB_MARSHAL_ENVELOPE'),
+  /** Streaming subscriptions (SubscribeTopicEvents): bad first message, duplicate stream. */
+  PUBSUB_STREAM: row('ERR_PUBSUB_SUBSCRIBE', 400, Grpc.INVALID_ARGUMENT, '%s'),
+  PUBSUB_STREAM_ALREADY: row('ERR_PUBSUB_SUBSCRIBE', 400, Grpc.ALREADY_EXISTS, 'already subscribed to pubsub %s topic %s'),
+
   // Hello (Layotto)
   HELLO_NOT_FOUND: row('ERR_HELLO_NOT_FOUND', 400, Grpc.INTERNAL, 'no instance found', undefined, {
     grpc: Grpc.UNKNOWN, // Layotto returns the bare Go error ErrNoInstance, which grpc-go sends as Unknown

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments, isNode } from 'yaml';
 import type { Logger } from 'pino';
-import { componentSchema, type ComponentManifest, KNOWN_KINDS } from './manifest';
+import { componentSchema, type ComponentManifest, KNOWN_KINDS, subscriptionSchema, type SubscriptionManifest } from './manifest';
 
 export class ManifestError extends Error {
   constructor(
@@ -27,8 +27,15 @@ export interface LoadedComponent {
   lineOf: (path: (string | number)[]) => number;
 }
 
+export interface LoadedSubscription {
+  manifest: SubscriptionManifest;
+  file: string;
+  line: number;
+}
+
 export interface LoadResult {
   components: LoadedComponent[];
+  subscriptions: LoadedSubscription[];
   /** Errors in manifests that set ignoreErrors: reported, not fatal. */
   ignored: ManifestError[];
 }
@@ -53,7 +60,7 @@ export function listManifestFiles(dirs: string[]): string[] {
 
 /** Loads every manifest; throws the first fatal ManifestError. */
 export function loadResources(dirs: string[], log: Logger): LoadResult {
-  const result: LoadResult = { components: [], ignored: [] };
+  const result: LoadResult = { components: [], subscriptions: [], ignored: [] };
   for (const file of listManifestFiles(dirs)) loadFile(file, log, result);
   return result;
 }
@@ -77,6 +84,15 @@ export function loadFile(file: string, log: Logger, result: LoadResult): void {
       throw new ManifestError(file, docLine, '', 'a resource must be a YAML mapping with apiVersion, kind, metadata and spec');
     }
     const kind = (value as { kind?: unknown }).kind;
+    if (kind === 'Subscription') {
+      const sub = subscriptionSchema.safeParse(value);
+      if (!sub.success) {
+        const issue = sub.error.issues[0]!;
+        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
+      }
+      result.subscriptions.push({ manifest: sub.data, file, line: docLine });
+      continue;
+    }
     if (kind !== 'Component') {
       if (typeof kind === 'string' && KNOWN_KINDS.includes(kind)) {
         log.debug({ file, kind }, `skipping ${kind} resource: not handled yet`);

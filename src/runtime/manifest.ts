@@ -41,3 +41,48 @@ export type ComponentManifest = z.infer<typeof componentSchema>;
 
 /** Kinds a resources directory may hold; all but Component are handled by later issues. */
 export const KNOWN_KINDS = ['Component', 'Configuration', 'Subscription', 'Resiliency', 'HTTPEndpoint', 'WorkflowAccessPolicy', 'MCPServer'];
+
+/** bulkSubscribe as both Subscription versions spell it. */
+const bulkSubscribeSchema = z
+  .object({
+    enabled: z.union([z.boolean(), z.string().transform((s) => s === 'true')]).optional().default(false),
+    maxMessagesCount: z.coerce.number().int().positive().optional(),
+    maxAwaitDurationMs: z.coerce.number().int().positive().optional(),
+  })
+  .optional();
+
+const subscriptionMetadata = z
+  .record(z.string(), scalar)
+  .nullish()
+  .transform((v) => v ?? {});
+
+/**
+ * Subscription, dapr.io/v1alpha1 (spec.route) or dapr.io/v2alpha1 (spec.routes.rules with CEL
+ * matches and routes.default). Both become one shape: rules + default route.
+ */
+export const subscriptionSchema = z
+  .object({
+    apiVersion: z.string().min(1),
+    kind: z.literal('Subscription'),
+    metadata: z.object({ name: resourceName, namespace: z.string().optional() }),
+    spec: z.object({
+      pubsubname: z.string().min(1, 'must not be empty'),
+      topic: z.string().min(1, 'must not be empty'),
+      route: z.string().optional(),
+      routes: z
+        .object({
+          rules: z.array(z.object({ match: z.string().optional().default(''), path: z.string().min(1, 'must not be empty') })).nullish().transform((v) => v ?? []),
+          default: z.string().optional().default(''),
+        })
+        .optional(),
+      metadata: subscriptionMetadata,
+      deadLetterTopic: z.string().optional().default(''),
+      bulkSubscribe: bulkSubscribeSchema,
+    }),
+    scopes: z.array(z.string()).nullish().transform((v) => v ?? []),
+  })
+  .refine((s) => s.spec.route || (s.spec.routes && (s.spec.routes.rules.length > 0 || s.spec.routes.default)), {
+    message: 'a subscription needs spec.route (v1alpha1) or spec.routes with rules or a default (v2alpha1)',
+    path: ['spec'],
+  });
+export type SubscriptionManifest = z.infer<typeof subscriptionSchema>;

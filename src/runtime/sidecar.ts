@@ -15,6 +15,8 @@ import { loadConfiguration } from '../config/configuration';
 import { scoped } from '../observability/logger';
 import { loadResources } from './loader';
 import { ComponentProcessor } from './processor';
+import { declarativeSubscriptions } from './subscriptions';
+import { createAppChannel } from '../app-channel';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -32,12 +34,13 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
   const core = createCore(
     { components, appId: flags.appId, namespace, runtimeVersion: RUNTIME_VERSION },
     { port: flags.appPort, protocol: flags.appProtocol, channelAddress: flags.appChannelAddress, maxConcurrency: flags.appMaxConcurrency },
-    { secretScopes: config.secrets.scopes },
+    { secretScopes: config.secrets.scopes, log: scoped(log, 'dapr.runtime.pubsub') },
   );
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
 
   const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') });
   const loaded = loadResources(flags.resourcesPaths, log);
+  core.pubsub.subscriber.setDeclarative(declarativeSubscriptions(loaded.subscriptions, flags.appId));
   for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
   try {
     await processor.applyAll(loaded.components);
@@ -75,12 +78,18 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
 
   core.metadata.setOutboundReady(true);
   const appWait = flags.appPort ? waitForPort(flags.appChannelAddress, flags.appPort) : undefined;
-  if (appWait) {
+  const channel = flags.appPort
+    ? createAppChannel({ address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, appId: flags.appId, maxConcurrency: flags.appMaxConcurrency, appApiToken: process.env.APP_API_TOKEN || undefined })
+    : undefined;
+  if (appWait && channel) {
     log.info(`waiting for the app on ${flags.appChannelAddress}:${flags.appPort}`);
-    void appWait.promise.then(() => {
-      log.info('app is listening; dapr initialized. Status: Running');
-      core.metadata.setReady(true);
-    });
+    // daprd turns healthy once the app listens and its subscriptions are read and started.
+    void appWait.promise
+      .then(() => core.pubsub.subscriber.startApp(channel))
+      .then(() => {
+        log.info('app is listening; dapr initialized. Status: Running');
+        core.metadata.setReady(true);
+      });
   } else {
     core.metadata.setReady(true);
     log.info('dapr initialized. Status: Running');
@@ -95,6 +104,8 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       appWait?.cancel();
       core.metadata.setReady(false);
       await closeAll(servers, flags.gracefulShutdownSeconds * 1000);
+      await core.pubsub.subscriber.close();
+      await channel?.close();
       await processor.closeAll();
       log.info('shutdown complete');
       resolveStopped();

@@ -6,9 +6,10 @@ import { configurationEndpoints } from './configuration';
 import { invokeEndpoints } from './invoke';
 import { lockEndpoints } from './lock';
 import { metadataEndpoints } from './metadata';
+import { pubsubEndpoints } from './pubsub';
 import { secretsEndpoints } from './secrets';
 import { stateEndpoints } from './state';
 
 export function daprHttpEndpoints(core: Core): Endpoint[] {
-  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core), ...secretsEndpoints(core), ...lockEndpoints(core), ...configurationEndpoints(core)];
+  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core), ...secretsEndpoints(core), ...lockEndpoints(core), ...configurationEndpoints(core), ...pubsubEndpoints(core)];
 }

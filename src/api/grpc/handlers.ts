@@ -10,9 +10,9 @@ export type ToStatus = (e: unknown) => grpc.ServiceError;
 
 /** Builds the face's `unary(fn, after?)`: request -> response; throws and rejections become a status. */
 export function unaryWith(toStatus: ToStatus) {
-  return function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res, after?: () => void): grpc.handleUnaryCall<Req, Res> {
+  return function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res, after?: () => void): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      new Promise<Res>((resolve) => resolve(fn(call.request))).then(
+      new Promise<Res>((resolve) => resolve(fn(call.request, call))).then(
         (res) => {
           answer(callback, null, res);
           try {

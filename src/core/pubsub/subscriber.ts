@@ -1,0 +1,168 @@
+// The subscriptions this sidecar runs: declarative (Subscription resources), programmatic (asked
+// from the app once its port is open; they replace declarative ones for the same topic) and
+// streaming (gRPC SubscribeTopicEvents, no app needed). Each becomes one broker subscription
+// whose handler routes and delivers. A subscription that cannot start (broker down) is retried.
+import type { Logger } from 'pino';
+import type { AppChannel } from '../../app-channel/types';
+import type { MessageHandler, Subscription } from '../../components/pubsub/types';
+import { errMessage, RuntimeError } from '../../errors/runtime-error';
+import type { CoreContext } from '../context';
+import { BulkBatcher } from './bulk';
+import { type Deliver, SubscriptionDelivery } from './delivery';
+import { Router } from './routing';
+import { isAllowed, topicScopes } from './scopes';
+import { subscriptionKey, type SubscriptionSpec } from './subscription';
+
+const RETRY_MS = 5000;
+const DISCOVERY_RETRY_MS = 1000;
+
+interface Running {
+  spec: SubscriptionSpec;
+  subscription?: Subscription;
+  batcher?: BulkBatcher;
+  retry?: NodeJS.Timeout;
+  stopped: boolean;
+}
+
+export class Subscriber {
+  private declarative: SubscriptionSpec[] = [];
+  private readonly app = new Map<string, Running>();
+  private readonly streams = new Map<string, Running>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly log: Logger,
+  ) {}
+
+  /** Subscription resources that apply to this app (scopes already checked by the caller). */
+  setDeclarative(specs: SubscriptionSpec[]): void {
+    this.declarative = specs;
+  }
+
+  /**
+   * Asks the app for its subscriptions (retrying until it answers or the sidecar stops), merges
+   * them over the declarative ones and starts them all. Without an app, starts the declarative
+   * ones only when a channel is given later; daprd needs an app for them too.
+   */
+  async startApp(channel: AppChannel): Promise<void> {
+    let programmatic: SubscriptionSpec[] = [];
+    for (let attempt = 1; !this.closed; attempt++) {
+      try {
+        programmatic = (await channel.listSubscriptions()).map((s) => ({ ...s, type: 'PROGRAMMATIC' as const }));
+        break;
+      } catch (e) {
+        if (attempt === 1) this.log.warn(`failed to get the app's subscriptions, retrying: ${errMessage(e)}`);
+        await new Promise((r) => setTimeout(r, DISCOVERY_RETRY_MS).unref());
+      }
+    }
+    const merged = new Map<string, SubscriptionSpec>();
+    for (const s of this.declarative) if (!merged.has(subscriptionKey(s.pubsubName, s.topic))) merged.set(subscriptionKey(s.pubsubName, s.topic), s);
+    for (const s of programmatic) merged.set(subscriptionKey(s.pubsubName, s.topic), s);
+    for (const [key, spec] of merged) {
+      if (this.closed) return;
+      const running: Running = { spec, stopped: false };
+      this.app.set(key, running);
+      const delivery = this.delivery(spec);
+      if (!delivery) continue;
+      const bulk = spec.bulkSubscribe?.enabled ? new BulkBatcher(delivery, (ev) => channel.deliverBulk(ev), this.log) : undefined;
+      running.batcher = bulk;
+      this.start(running, bulk ? bulk.handler() : delivery.handler((ev) => channel.deliverEvent(ev)));
+    }
+  }
+
+  /**
+   * A streaming subscription (one per pubsub and topic). Validates like daprd/Layotto, resolves
+   * once the broker listens, and returns its stopper.
+   */
+  async subscribeStream(spec: Omit<SubscriptionSpec, 'type'>, deliver: Deliver): Promise<() => Promise<void>> {
+    if (this.ctx.components.count('pubsub') === 0) throw new RuntimeError('PUBSUB_NOT_CONFIGURED');
+    if (!spec.pubsubName) throw new RuntimeError('PUBSUB_EMPTY');
+    const live = this.ctx.components.get('pubsub', spec.pubsubName);
+    if (!live) throw new RuntimeError('PUBSUB_NOT_FOUND', spec.pubsubName);
+    if (!spec.topic) throw new RuntimeError('PUBSUB_TOPIC_EMPTY', spec.pubsubName);
+    const key = subscriptionKey(spec.pubsubName, spec.topic);
+    if (this.streams.has(key)) throw new RuntimeError('PUBSUB_STREAM_ALREADY', spec.pubsubName, spec.topic);
+    const full: SubscriptionSpec = { ...spec, type: 'STREAMING' };
+    const running: Running = { spec: full, stopped: false };
+    this.streams.set(key, running);
+    try {
+      const delivery = new SubscriptionDelivery(full, live.instance, new Router(full.rules, full.defaultRoute), this.log);
+      running.subscription = await live.instance.subscribe({ topic: spec.topic, metadata: spec.metadata }, delivery.handler(deliver));
+    } catch (e) {
+      this.streams.delete(key);
+      throw e instanceof RuntimeError ? e : new RuntimeError('PUBSUB_STREAM', `failed to subscribe to topic ${spec.topic} in pubsub ${spec.pubsubName}: ${errMessage(e)}`);
+    }
+    return async () => {
+      if (this.streams.get(key) !== running) return;
+      this.streams.delete(key);
+      await this.stop(running);
+    };
+  }
+
+  /** Every subscription, for the metadata API. */
+  list(): SubscriptionSpec[] {
+    const app = [...this.app.values()].map((r) => r.spec);
+    const keys = new Set(app.map((s) => subscriptionKey(s.pubsubName, s.topic)));
+    const waiting = this.declarative.filter((s) => !keys.has(subscriptionKey(s.pubsubName, s.topic)));
+    return [...app, ...waiting, ...[...this.streams.values()].map((r) => r.spec)];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.app.values(), ...this.streams.values()];
+    this.app.clear();
+    this.streams.clear();
+    await Promise.all(all.map((r) => this.stop(r)));
+  }
+
+  /** A delivery for an app subscription, or undefined (logged) when it cannot run. */
+  private delivery(spec: SubscriptionSpec): SubscriptionDelivery | undefined {
+    const live = this.ctx.components.get('pubsub', spec.pubsubName);
+    if (!live) {
+      this.log.warn(`subscription to topic ${spec.topic} is for pubsub ${spec.pubsubName}, which is not loaded; skipping`);
+      return undefined;
+    }
+    const scopes = topicScopes(live.meta.properties, this.ctx.appId);
+    if (!isAllowed(spec.topic, scopes, scopes.subscribing)) {
+      this.log.warn(`subscribing to topic ${spec.topic} on pubsub ${spec.pubsubName} is not allowed for app id ${this.ctx.appId}; skipping`);
+      return undefined;
+    }
+    try {
+      return new SubscriptionDelivery(spec, live.instance, new Router(spec.rules, spec.defaultRoute), this.log);
+    } catch (e) {
+      this.log.error(`subscription to topic ${spec.topic} on pubsub ${spec.pubsubName}: ${errMessage(e)}; skipping`);
+      return undefined;
+    }
+  }
+
+  /** Subscribes, retrying every few seconds while the broker refuses (daprd ≥1.16 does too). */
+  private start(running: Running, handler: MessageHandler): void {
+    const { spec } = running;
+    const broker = this.ctx.components.get('pubsub', spec.pubsubName)!.instance;
+    const attempt = () => {
+      if (running.stopped) return;
+      broker.subscribe({ topic: spec.topic, metadata: spec.metadata }, handler).then(
+        async (sub) => {
+          if (running.stopped) await sub.close().catch(() => undefined);
+          else {
+            running.subscription = sub;
+            this.log.info(`subscribed to topic ${spec.topic} on pubsub ${spec.pubsubName} (${spec.type.toLowerCase()})`);
+          }
+        },
+        (e: unknown) => {
+          this.log.warn(`failed to subscribe to topic ${spec.topic} on pubsub ${spec.pubsubName}, retrying in ${RETRY_MS / 1000}s: ${errMessage(e)}`);
+          running.retry = setTimeout(attempt, RETRY_MS);
+        },
+      );
+    };
+    attempt();
+  }
+
+  private async stop(running: Running): Promise<void> {
+    running.stopped = true;
+    clearTimeout(running.retry);
+    running.batcher?.close();
+    await running.subscription?.close().catch((e: unknown) => this.log.warn(`error closing subscription to ${running.spec.topic}: ${errMessage(e)}`));
+  }
+}
