@@ -96,7 +96,7 @@ describe('publishing', () => {
 
   it('bulk: entry ids must be unique; failures come back per entry', async () => {
     const { core, brokers } = await coreWith({ ps: {} });
-    const entries = [
+    const entries: { entryId: string; event: unknown; contentType: string; metadata: Record<string, string> }[] = [
       { entryId: '1', event: { a: 1 }, contentType: 'application/json', metadata: {} },
       { entryId: '2', event: 'two', contentType: 'text/plain', metadata: { fail: 'yes' } },
     ];
