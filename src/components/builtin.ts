@@ -23,6 +23,7 @@ import { RedisConfigurationStore } from './configuration/redis';
 import { PostgresConfigurationStore } from './configuration/postgresql';
 import { pubsubRegistry } from './pubsub/registry';
 import { InMemoryPubSub } from './pubsub/in-memory';
+import { Mqtt3PubSub } from './pubsub/mqtt3';
 import { RabbitMQPubSub } from './pubsub/rabbitmq';
 import { JetStreamPubSub } from './pubsub/jetstream';
 import { RedisStreamsPubSub } from './pubsub/redis';
@@ -44,6 +45,7 @@ configurationRegistry.register('in-memory', () => new InMemoryConfigurationStore
 configurationRegistry.register('redis', () => new RedisConfigurationStore());
 configurationRegistry.register(['postgresql', 'postgres'], () => new PostgresConfigurationStore());
 pubsubRegistry.register('in-memory', () => new InMemoryPubSub());
+pubsubRegistry.register(['mqtt3', 'mqtt'], () => new Mqtt3PubSub());
 pubsubRegistry.register('rabbitmq', () => new RabbitMQPubSub());
 pubsubRegistry.register('jetstream', () => new JetStreamPubSub());
 pubsubRegistry.register('redis', () => new RedisStreamsPubSub());
