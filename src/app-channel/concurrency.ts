@@ -1,0 +1,62 @@
+// --app-max-concurrency: at most N calls into the app at once, the rest wait their turn (FIFO).
+// daprd holds one slot per app-channel call for the whole request/response; so do both channels.
+
+/** A counting semaphore; a limit ≤ 0 (or none) means no cap. */
+export class Semaphore {
+  readonly limit: number;
+  private active = 0;
+  /** Waiters in arrival order; `head` is the next one to wake (no Array.shift on the hot path). */
+  private queue: (() => void)[] = [];
+  private head = 0;
+
+  constructor(limit?: number) {
+    this.limit = limit !== undefined && Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 0;
+  }
+
+  /** Calls running now. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Calls waiting for a slot. */
+  get waiting(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Runs `fn` once a slot is free and frees the slot when it settles. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.limit === 0) return fn();
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> | void {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    return new Promise<void>((resolve) => this.queue.push(resolve));
+  }
+
+  private release(): void {
+    if (this.head < this.queue.length) {
+      // Hand the slot straight to the oldest waiter: `active` stays as it is.
+      const next = this.queue[this.head]!;
+      this.head++;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      next();
+      return;
+    }
+    this.active--;
+  }
+}

@@ -1,0 +1,166 @@
+// The HTTP app channel (daprd's pkg/channel/http + the HTTP pub/sub postman): one undici
+// dispatcher per app. http/https use a Pool of HTTP/1.1 connections (https without certificate
+// checks, as daprd's app TLS skips verification); h2c uses undici's H2CClient, real HTTP/2 with
+// prior knowledge over one multiplexed connection. No request timeouts: like daprd, a slow app is
+// waited for (resiliency policies are the caller's business).
+import { H2CClient, Pool, type Dispatcher } from 'undici';
+import { Semaphore } from './concurrency';
+import { deliveryHeaders, withPubsubName } from './headers';
+import { parseSubscribeResponse } from './http-subscriptions';
+import { goField, isJsonObject } from './json-fields';
+import type { AppBulkEvent, AppChannel, AppChannelOptions, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
+
+export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json';
+export const BULK_EVENT_TYPE = 'com.dapr.event.sent.bulk';
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_HEADER_VALUE = /[\r\n\0]/;
+/** Set by the channel itself, or refused by undici/HTTP/2: never taken from broker metadata. */
+const NOT_FORWARDED = new Set([
+  'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive',
+  'upgrade', 'expect', 'te', 'trailer', 'proxy-connection', 'http2-settings',
+]);
+
+/** Delivery headers an HTTP request can carry (invalid names/values are skipped, not fatal). */
+function httpHeaders(pairs: Map<string, string>, contentType: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of pairs) {
+    if (HEADER_NAME.test(k) && !BAD_HEADER_VALUE.test(v) && !NOT_FORWARDED.has(k)) out[k] = v;
+  }
+  out['content-type'] = contentType;
+  return out;
+}
+
+/** daprd builds the URL as base + (method starting with '/' ? '' : '/') + method. */
+export const appPath = (path: string): string => (path.startsWith('/') ? path : `/${path}`);
+
+const is2xx = (status: number) => status >= 200 && status <= 299;
+
+/** An app answer to one event, by daprd's HTTP postman contract. */
+export function eventStatusFromHttp(statusCode: number, body: string): AppEventStatus {
+  if (is2xx(statusCode)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return 'SUCCESS'; // empty or non-JSON body
+    }
+    if (json === null) return 'SUCCESS';
+    if (!isJsonObject(json)) return 'SUCCESS'; // Go fails to decode it and acks
+    const status = goField(json, 'status');
+    if (status === undefined || status === '' || status === 'SUCCESS') return 'SUCCESS';
+    if (typeof status !== 'string') return 'SUCCESS'; // a decode error in Go: acked too
+    if (status === 'DROP') return 'DROP';
+    return 'RETRY'; // RETRY, or a status daprd does not know
+  }
+  return statusCode === 404 ? 'DROP' : 'RETRY';
+}
+
+/** The per-entry answer to a bulk event: a missing, empty or unknown status is RETRY. */
+export function bulkStatusesFromHttp(statusCode: number, body: string, entryIds: string[]): Map<string, AppEventStatus> {
+  const out = new Map<string, AppEventStatus>(entryIds.map((id) => [id, statusCode === 404 ? 'DROP' : 'RETRY']));
+  if (!is2xx(statusCode)) return out;
+  const answered = new Map<string, AppEventStatus>();
+  try {
+    const json: unknown = JSON.parse(body);
+    if (json === null) return out;
+    if (!isJsonObject(json)) return out;
+    const statuses = goField(json, 'statuses');
+    if (statuses === undefined) return out;
+    if (!Array.isArray(statuses)) return out;
+    for (const item of statuses) {
+      if (item === null) continue;
+      if (!isJsonObject(item)) return out;
+      const id = goField(item, 'entryId') ?? '';
+      const status = goField(item, 'status') ?? '';
+      if (typeof id !== 'string' || typeof status !== 'string') return out; // Go: the whole answer fails
+      if (!out.has(id)) continue; // an entry id that was not sent: ignored
+      answered.set(id, status === 'SUCCESS' ? 'SUCCESS' : status === 'DROP' ? 'DROP' : 'RETRY');
+    }
+  } catch {
+    return out; // empty or non-JSON body: every entry is retried
+  }
+  for (const [id, s] of answered) out.set(id, s);
+  return out;
+}
+
+function hostForUrl(address: string): string {
+  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+}
+
+function makeDispatcher(opts: AppChannelOptions): Dispatcher {
+  const protocol = opts.protocol.toLowerCase();
+  const scheme = protocol === 'https' ? 'https' : 'http';
+  const origin = `${scheme}://${hostForUrl(opts.address)}:${opts.port}`;
+  const common = { headersTimeout: 0, bodyTimeout: 0 };
+  if (protocol === 'h2c') return new H2CClient(origin, common);
+  if (protocol === 'https') return new Pool(origin, { ...common, connect: { rejectUnauthorized: false } });
+  return new Pool(origin, common);
+}
+
+const excerpt = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+
+export class HttpAppChannel implements AppChannel {
+  readonly kind = 'http';
+  private readonly dispatcher: Dispatcher;
+  private readonly slots: Semaphore;
+
+  constructor(private readonly opts: AppChannelOptions) {
+    this.dispatcher = makeDispatcher(opts);
+    this.slots = new Semaphore(opts.maxConcurrency);
+  }
+
+  /** One call into the app, holding a concurrency slot until the whole answer is read. */
+  private send(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string | Buffer) {
+    return this.slots.run(async () => {
+      const res = await this.dispatcher.request({ method, path, headers, body });
+      return { status: res.statusCode, text: await res.body.text() };
+    });
+  }
+
+  async listSubscriptions(): Promise<AppSubscription[]> {
+    const headers: Record<string, string> = { 'dapr-app-id': this.opts.appId, 'content-type': 'application/json' };
+    if (this.opts.appApiToken) headers['dapr-api-token'] = this.opts.appApiToken;
+    const { status, text } = await this.send('GET', '/dapr/subscribe', headers);
+    if (status === 404) return [];
+    if (!is2xx(status)) {
+      throw new Error(`the app answered GET /dapr/subscribe with HTTP ${status}${text ? `: ${excerpt(text)}` : ''}`);
+    }
+    return parseSubscribeResponse(text);
+  }
+
+  async deliverEvent(ev: AppTopicEvent): Promise<AppEventStatus> {
+    const pairs = deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, cloudEvent: ev.cloudEvent, appApiToken: this.opts.appApiToken });
+    const body = ev.body ?? JSON.stringify(ev.cloudEvent);
+    const { status, text } = await this.send('POST', appPath(ev.path), httpHeaders(pairs, CLOUDEVENT_CONTENT_TYPE), body);
+    return eventStatusFromHttp(status, text);
+  }
+
+  async deliverBulk(ev: AppBulkEvent): Promise<Map<string, AppEventStatus>> {
+    const metadata = withPubsubName(ev.metadata, ev.pubsubName);
+    const envelope = {
+      id: ev.id,
+      type: BULK_EVENT_TYPE,
+      topic: ev.topic,
+      pubsubname: ev.pubsubName,
+      metadata,
+      entries: ev.entries.map((e) => {
+        const raw = Buffer.isBuffer(e.event);
+        return {
+          entryId: e.entryId,
+          // Raw payloads travel base64-encoded (daprd: base64.StdEncoding of the bytes).
+          event: raw ? (e.event as Buffer).toString('base64') : e.event,
+          metadata: e.metadata,
+          contentType: e.contentType || (raw ? 'application/octet-stream' : CLOUDEVENT_CONTENT_TYPE),
+        };
+      }),
+    };
+    const pairs = deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, appApiToken: this.opts.appApiToken });
+    const { status, text } = await this.send('POST', appPath(ev.path), httpHeaders(pairs, 'application/json'), JSON.stringify(envelope));
+    return bulkStatusesFromHttp(status, text, ev.entries.map((e) => e.entryId));
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,88 @@
+// The app channel: how the sidecar calls the app (daprd's pkg/channel). One implementation per
+// app protocol (HTTP via undici, gRPC via Dapr's AppCallback or Layotto's AppCallback); the core
+// sees only this interface, never a protocol.
+
+/** A subscription the app declared (GET /dapr/subscribe, ListTopicSubscriptions). */
+export interface AppSubscription {
+  pubsubName: string;
+  topic: string;
+  metadata: Record<string, string>;
+  /** Routing rules in order; `match` is a CEL expression ('' = catch-all). */
+  rules: { match: string; path: string }[];
+  /** Route when no rule matches; '' = none (HTTP v1 `route`, or gRPC: unused). */
+  defaultRoute: string;
+  deadLetterTopic: string;
+  bulkSubscribe?: { enabled: boolean; maxMessagesCount: number; maxAwaitDurationMs: number };
+}
+
+/** The app's answer for one event: ack (SUCCESS), redeliver (RETRY), ack + dead-letter (DROP). */
+export type AppEventStatus = 'SUCCESS' | 'RETRY' | 'DROP';
+
+/** A CloudEvent on its way to the app (after the runtime decoded and routed it). */
+export interface AppTopicEvent {
+  /** The decoded CloudEvent JSON object (what HTTP apps receive as the body). */
+  cloudEvent: Record<string, unknown>;
+  /** The event's data as bytes for gRPC apps (data_base64 decoded, JSON data re-marshalled, string as UTF-8). */
+  data: Buffer;
+  /**
+   * The CloudEvent's JSON exactly as the broker delivered it, sent as the HTTP body in place of
+   * JSON.stringify(cloudEvent): re-serializing would round big integers (Go keeps their digits).
+   * Unset for raw payloads, whose envelope is synthetic.
+   */
+  body?: Buffer;
+  pubsubName: string;
+  topic: string;
+  /** Route chosen by the rules (HTTP: the path to POST to; gRPC: TopicEventRequest.path). */
+  path: string;
+  /** Broker metadata; HTTP: sent as headers; gRPC: TopicEventRequest metadata/extensions. */
+  metadata: Record<string, string>;
+}
+
+export interface AppBulkEntry {
+  entryId: string;
+  /** The CloudEvent object, or for raw payloads the bytes. */
+  event: Record<string, unknown> | Buffer;
+  contentType: string;
+  metadata: Record<string, string>;
+}
+
+export interface AppBulkEvent {
+  id: string;
+  pubsubName: string;
+  topic: string;
+  path: string;
+  metadata: Record<string, string>;
+  entries: AppBulkEntry[];
+}
+
+export interface AppChannel {
+  /** 'http' | 'grpc' (Dapr AppCallback) | 'layotto' (spec.proto.runtime.v1.AppCallback). */
+  readonly kind: string;
+  /**
+   * The app's programmatic subscriptions. Rejects when the app cannot be reached (the caller
+   * retries); an app without a subscription endpoint (HTTP 404, gRPC UNIMPLEMENTED) gives [].
+   */
+  listSubscriptions(): Promise<AppSubscription[]>;
+  /**
+   * Delivers one event. Resolves with the app's status by daprd's contract (HTTP: 2xx+SUCCESS/
+   * empty/non-JSON → SUCCESS, RETRY, DROP, unknown status → RETRY, 404 → DROP, other status →
+   * RETRY; gRPC: the status enum, UNIMPLEMENTED → DROP). Rejects only for transport failures
+   * (connection refused, timeout), which the caller treats as RETRY.
+   */
+  deliverEvent(ev: AppTopicEvent): Promise<AppEventStatus>;
+  /** Delivers a bulk event; statuses by entry id (a missing entry counts as RETRY). */
+  deliverBulk(ev: AppBulkEvent): Promise<Map<string, AppEventStatus>>;
+  close(): Promise<void>;
+}
+
+export interface AppChannelOptions {
+  address: string;
+  port: number;
+  /** --app-protocol: http, https, h2c, grpc, grpcs. */
+  protocol: string;
+  appId: string;
+  /** --app-max-concurrency: at most this many calls into the app at once (-1/0/undefined = no cap). */
+  maxConcurrency?: number;
+  /** APP_API_TOKEN: sent to the app as dapr-api-token. */
+  appApiToken?: string;
+}
