@@ -8,7 +8,7 @@ import type { MessageHandler, Subscription } from '../../components/pubsub/types
 import { errMessage, RuntimeError } from '../../errors/runtime-error';
 import type { CoreContext } from '../context';
 import { BulkBatcher } from './bulk';
-import { type Deliver, SubscriptionDelivery } from './delivery';
+import { type Deliver, RetryError, SubscriptionDelivery } from './delivery';
 import { Router } from './routing';
 import { isAllowed, topicScopes } from './scopes';
 import { subscriptionKey, type SubscriptionSpec } from './subscription';
@@ -108,12 +108,19 @@ export class Subscriber {
     return [...app, ...waiting, ...[...this.streams.values()].map((r) => r.spec)];
   }
 
+  /**
+   * Shutdown: streams end (their broker subscriptions go), app subscriptions only stop taking
+   * messages. Those stay with the broker (durable queues, MQTT sessions) and end when the
+   * components close, so events published while the sidecar is down wait for its return.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.app.values(), ...this.streams.values()];
+    const app = [...this.app.values()];
+    const streams = [...this.streams.values()];
     this.app.clear();
     this.streams.clear();
-    await Promise.all(all.map((r) => this.stop(r)));
+    for (const r of app) this.detach(r);
+    await Promise.all(streams.map((r) => this.stop(r)));
   }
 
   /** A delivery for an app subscription, or undefined (logged) when it cannot run. */
@@ -140,9 +147,11 @@ export class Subscriber {
   private start(running: Running, handler: MessageHandler): void {
     const { spec } = running;
     const broker = this.ctx.components.get('pubsub', spec.pubsubName)!.instance;
+    // After shutdown began, messages are refused (left to the broker) rather than delivered.
+    const guarded: MessageHandler = (msg) => (running.stopped ? Promise.reject(new RetryError('the sidecar is shutting down')) : handler(msg));
     const attempt = () => {
       if (running.stopped) return;
-      broker.subscribe({ topic: spec.topic, metadata: spec.metadata }, handler).then(
+      broker.subscribe({ topic: spec.topic, metadata: spec.metadata }, guarded).then(
         async (sub) => {
           if (running.stopped) await sub.close().catch(() => undefined);
           else {
@@ -159,10 +168,15 @@ export class Subscriber {
     attempt();
   }
 
-  private async stop(running: Running): Promise<void> {
+  /** Takes no more messages (they are refused, so the broker keeps them); the subscription stays. */
+  private detach(running: Running): void {
     running.stopped = true;
     clearTimeout(running.retry);
     running.batcher?.close();
+  }
+
+  private async stop(running: Running): Promise<void> {
+    this.detach(running);
     await running.subscription?.close().catch((e: unknown) => this.log.warn(`error closing subscription to ${running.spec.topic}: ${errMessage(e)}`));
   }
 }
