@@ -14,23 +14,27 @@ const OWN_FIELDS = new Set(['id', 'source', 'datacontenttype', 'type', 'specvers
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-/** A JSON value as google.protobuf.Value (what protojson makes of daprd's json.Marshal output). */
+/**
+ * A JSON value as google.protobuf.Value (what protojson makes of daprd's json.Marshal output). The
+ * field names are camelCase even with keepCase: proto-loader takes google/protobuf/struct.proto from
+ * protobufjs's bundled descriptors, which spell them so; snake_case names serialize as an empty Value.
+ */
 function toValue(v: unknown): Json {
-  if (v === null || v === undefined) return { null_value: 'NULL_VALUE' };
+  if (v === null || v === undefined) return { nullValue: 'NULL_VALUE' };
   switch (typeof v) {
     case 'string':
-      return { string_value: v };
+      return { stringValue: v };
     case 'number':
-      return { number_value: v };
+      return { numberValue: v };
     case 'bigint':
-      return { number_value: Number(v) };
+      return { numberValue: Number(v) };
     case 'boolean':
-      return { bool_value: v };
+      return { boolValue: v };
     default:
-      if (Array.isArray(v)) return { list_value: { values: v.map(toValue) } };
-      if (Buffer.isBuffer(v)) return { string_value: v.toString('base64') }; // as json.Marshal writes []byte
-      if (typeof v === 'object') return { struct_value: toStruct(v as Json) };
-      return { null_value: 'NULL_VALUE' };
+      if (Array.isArray(v)) return { listValue: { values: v.map(toValue) } };
+      if (Buffer.isBuffer(v)) return { stringValue: v.toString('base64') }; // as json.Marshal writes []byte
+      if (typeof v === 'object') return { structValue: toStruct(v as Json) };
+      return { nullValue: 'NULL_VALUE' };
   }
 }
 

@@ -9,7 +9,11 @@ export interface AppSubscription {
   metadata: Record<string, string>;
   /** Routing rules in order; `match` is a CEL expression ('' = catch-all). */
   rules: { match: string; path: string }[];
-  /** Route when no rule matches; '' = none (HTTP v1 `route`, or gRPC: unused). */
+  /**
+   * Route when no rule matches; '' = none (HTTP: `routes.default`, else the v1 `route`; Dapr gRPC:
+   * `routes.default`). A gRPC app that gives no routes (and every Layotto app) gets one catch-all
+   * rule with path '', as in daprd's parseRoutingRulesGRPC.
+   */
   defaultRoute: string;
   deadLetterTopic: string;
   bulkSubscribe?: { enabled: boolean; maxMessagesCount: number; maxAwaitDurationMs: number };
