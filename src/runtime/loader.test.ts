@@ -30,7 +30,7 @@ describe('resource loader', () => {
     const d = dir({
       'b.yaml': comp('two') + '---\n' + comp('three'),
       'a.yml': comp('one'),
-      'c.yaml': 'apiVersion: dapr.io/v1alpha1\nkind: Subscription\nmetadata:\n  name: s\nspec: {}\n',
+      'c.yaml': 'apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: s\nspec: {}\n',
       'notes.txt': 'not yaml',
       'empty.yaml': '---\n',
     });

@@ -316,6 +316,7 @@ describe('unimplemented rpcs', () => {
     'TryLockAlpha1', 'UnlockAlpha1',
     'GetConfiguration', 'GetConfigurationAlpha1', 'SubscribeConfiguration', 'SubscribeConfigurationAlpha1',
     'UnsubscribeConfiguration', 'UnsubscribeConfigurationAlpha1',
+    'PublishEvent', 'BulkPublishEventAlpha1', 'BulkPublishEvent', 'SubscribeTopicEventsAlpha1',
   ]);
 
   function expectUnimplemented(e: grpc.ServiceError | undefined, rpc: string) {
@@ -324,23 +325,23 @@ describe('unimplemented rpcs', () => {
   }
   const soon = () => ({ deadline: Date.now() + 1000 });
 
-  it('unary (PublishEvent) answers UNIMPLEMENTED naming the rpc', async () => {
+  it('unary (ConverseAlpha1) answers UNIMPLEMENTED naming the rpc', async () => {
     const e = await new Promise<grpc.ServiceError>((resolve) =>
       (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError) => void) => void>)
-        .PublishEvent!.call(client, { pubsub_name: 'p', topic: 't' }, new grpc.Metadata(), soon(), resolve),
+        .ConverseAlpha1!.call(client, { name: 'c' }, new grpc.Metadata(), soon(), resolve),
     );
-    expectUnimplemented(e, 'PublishEvent');
+    expectUnimplemented(e, 'ConverseAlpha1');
   });
 
-  it('bidi (SubscribeTopicEventsAlpha1) ends with UNIMPLEMENTED, even while the client keeps writing', async () => {
+  it('bidi (EncryptAlpha1) ends with UNIMPLEMENTED, even while the client keeps writing', async () => {
     const stream = (client as unknown as Record<string, (o: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>>)
-      .SubscribeTopicEventsAlpha1!.call(client, soon());
-    stream.write({ initial_request: { pubsub_name: 'p', topic: 't' } });
+      .EncryptAlpha1!.call(client, soon());
+    stream.write({ payload: { data: Buffer.from('x'), seq: 0 } });
     const e = await new Promise<grpc.ServiceError>((resolve) => {
       stream.on('data', () => undefined);
       stream.on('error', resolve);
     });
-    expectUnimplemented(e, 'SubscribeTopicEventsAlpha1');
+    expectUnimplemented(e, 'EncryptAlpha1');
   });
 
   it('every other rpc of the loaded service answers UNIMPLEMENTED', async () => {
