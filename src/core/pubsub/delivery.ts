@@ -80,7 +80,16 @@ export class SubscriptionDelivery {
   }
 
   appEvent(msg: PubSubMessage, ev: DecodedEvent): AppTopicEvent {
-    return { cloudEvent: ev.cloudEvent, data: dataBytes(ev.cloudEvent), pubsubName: this.spec.pubsubName, topic: msg.topic, path: ev.path, metadata: msg.metadata };
+    return {
+      cloudEvent: ev.cloudEvent,
+      data: dataBytes(ev.cloudEvent),
+      // The CloudEvent bytes as published: HTTP apps get them verbatim (big numbers intact).
+      ...(this.raw ? {} : { body: msg.data }),
+      pubsubName: this.spec.pubsubName,
+      topic: msg.topic,
+      path: ev.path,
+      metadata: msg.metadata,
+    };
   }
 
   /** SUCCESS acks; DROP acks after the dead letter; RETRY rejects so the broker redelivers. */
