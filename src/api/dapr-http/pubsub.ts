@@ -3,6 +3,7 @@
 // comes from the traceparent/tracestate headers.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { goField, isJsonObject } from '../../app-channel/json-fields';
 import type { Core } from '../../core';
 import { RuntimeError } from '../../errors/runtime-error';
 import type { Endpoint } from './endpoint';
@@ -14,13 +15,24 @@ interface PublishParams {
   '*': string;
 }
 
+const ENTRY_FIELDS = ['entryId', 'event', 'contentType', 'metadata'];
+
+/** Go's encoding/json matches field names ignoring case: the JS SDK sends `entryID`. */
+function goFields(v: unknown): unknown {
+  if (!isJsonObject(v)) return v;
+  return Object.fromEntries(ENTRY_FIELDS.map((name) => [name, goField(v, name)]));
+}
+
 const BulkEntries = z.array(
-  z.object({
-    entryId: z.string().optional().default(''),
-    event: z.unknown(),
-    contentType: z.string().optional().default(''),
-    metadata: z.record(z.string(), z.string()).nullish().transform((m) => m ?? {}),
-  }),
+  z.preprocess(
+    goFields,
+    z.object({
+      entryId: z.string().optional().default(''),
+      event: z.unknown(),
+      contentType: z.string().optional().default(''),
+      metadata: z.record(z.string(), z.string()).nullish().transform((m) => m ?? {}),
+    }),
+  ),
 );
 
 function target(req: FastifyRequest) {
@@ -51,20 +63,28 @@ export function pubsubEndpoints(core: Core): Endpoint[] {
     const body = { failedEntries: res.failedEntries.map((f) => ({ entryId: f.entryId, error: f.error })), errorCode: res.error.code };
     return sendJson(reply, res.error.row.http, JSON.stringify(body));
   };
+  const publish: Endpoint['handler'] = async (req, reply) => {
+    const t = target(req);
+    await publisher.publish({ ...t, data: rawBody(req), contentType: req.headers['content-type'] ?? '' });
+    return noContent(reply);
+  };
   return [
-    {
-      methods: ['POST', 'PUT'],
-      url: '/v1.0/publish/:pubsubname/*',
-      name: 'PublishEvent',
-      handler: async (req, reply) => {
-        const t = target(req);
-        await publisher.publish({ ...t, data: rawBody(req), contentType: req.headers['content-type'] ?? '' });
-        return noContent(reply);
-      },
-    },
+    { methods: ['POST', 'PUT'], url: '/v1.0/publish/:pubsubname/*', name: 'PublishEvent', handler: publish },
+    { methods: ['POST', 'PUT'], url: '/v1.0/publish/:pubsubname', name: 'PublishEvent', handler: emptyTopic(publish) },
     { methods: ['POST', 'PUT'], url: '/v1.0-alpha1/publish/bulk/:pubsubname/*', name: 'BulkPublishEvent', handler: bulk },
+    { methods: ['POST', 'PUT'], url: '/v1.0-alpha1/publish/bulk/:pubsubname', name: 'BulkPublishEvent', handler: emptyTopic(bulk) },
     { methods: ['POST', 'PUT'], url: '/v1.0/publish/bulk/:pubsubname/*', name: 'BulkPublishEvent', handler: bulk },
   ];
+}
+
+/**
+ * `/v1.0/publish/<pubsub>/` with nothing after the slash reaches daprd's handler (chi's catch-all
+ * takes ''), which answers ERR_TOPIC_NAME_EMPTY. The router here strips that trailing slash, so the
+ * route without a topic checks the URL itself; without the slash it is no publish route at all.
+ * (/v1.0/publish/bulk/<pubsub> gets no such route: it would shadow a publish to a pubsub "bulk".)
+ */
+function emptyTopic(handler: Endpoint['handler']): Endpoint['handler'] {
+  return async (req, reply) => (req.url.split('?', 1)[0]!.endsWith('/') ? handler(req, reply) : reply.callNotFound());
 }
 
 
