@@ -2,13 +2,17 @@
 // init, insert initial keys, get (listed / all / missing keys), three subscribers (two key lists,
 // one on all keys), updates and deletes delivered, unsubscribe stopping delivery per subscriber.
 // Items are written the way each backend is written to in practice: Redis with a plain
-// `SET key "value||version"` from another client (daprd's format), in-memory through save().
+// `SET key "value||version"` from another client (daprd's format), etcd with a plain put of
+// Layotto's `/{app_id}/{group}/{label}/{key}`, in-memory through save(). etcd also gets Layotto's
+// group/label/tags layout checked, and a server stopped mid-subscription must end it with an error.
+import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { registries } from '../../src/components/builtin';
 import type { ConfigurationItem, ConfigurationStore } from '../../src/components/configuration/types';
 import type { ComponentMetadata } from '../../src/components/types';
 import { requireService } from '../../test/services';
+import { startPrivateEtcd } from '../helpers/etcd';
 
 interface Backend {
   type: string;
@@ -71,6 +75,20 @@ const BACKENDS: Backend[] = [
           await c.query(`DROP TABLE IF EXISTS ${t}; DROP FUNCTION IF EXISTS ${t}_notify() CASCADE`);
           await c.end();
         },
+      };
+    },
+  },
+  {
+    type: 'configuration.etcd',
+    properties: { endpoints: '127.0.0.1:2379' },
+    reachable: () => requireService('etcd', '127.0.0.1', 2379),
+    writer: async () => {
+      const etcd = new Etcd3({ hosts: 'http://127.0.0.1:2379' });
+      const path = (key: string) => `/conformance/default/default/${key}`;
+      return {
+        set: async (key, value) => void (await etcd.put(path(key)).value(value)),
+        del: async (key) => void (await etcd.delete().key(path(key))),
+        close: async () => etcd.close(),
       };
     },
   },
@@ -180,5 +198,79 @@ for (const backend of BACKENDS) {
       await store.unsubscribe(s3);
       await expect(store.unsubscribe(s3)).rejects.toThrow(`subscription with id ${s3} does not exist`);
     });
+
+    if (backend.type === 'configuration.etcd') {
+      const g = `g_${RUN}`;
+      const path = (group: string, label: string, key: string) => `/conformance/${group}/${label}/${key}`;
+      const write = (key: string, value: string, tags: Record<string, string>) => ({ key, value, group: g, label: 'l1', tags, metadata: {} });
+
+      check("etcd: Layotto's layout: content and each tag as keys; save replaces the tag set; delete removes all", async () => {
+        const etcd = new Etcd3({ hosts: 'http://127.0.0.1:2379' });
+        try {
+          await store.save!({ items: [write(k('t'), 'content', { env: 'prod', owner: 'team-a' })], metadata: {} });
+          const kvs = await etcd.getAll().prefix(path(g, 'l1', k('t'))).strings();
+          expect(kvs).toEqual({ [path(g, 'l1', k('t'))]: 'content', [`${path(g, 'l1', k('t'))}/env`]: 'prod', [`${path(g, 'l1', k('t'))}/owner`]: 'team-a' });
+          const [item] = await store.get({ keys: [k('t')], metadata: {}, group: g, label: 'l1' });
+          expect(item).toMatchObject({ key: k('t'), value: 'content', group: g, label: 'l1', tags: { env: 'prod', owner: 'team-a' } });
+          expect(await store.get({ keys: [k('t')], metadata: {} })).toEqual([]); // another namespace
+          // An item written by Layotto (or etcdctl) reads back the same way.
+          await etcd.put(path(g, 'l1', k('lay'))).value('from-layotto');
+          await etcd.put(`${path(g, 'l1', k('lay'))}/zone`).value('z1');
+          const all = await store.get({ keys: [], metadata: {}, group: g, label: 'l1' });
+          expect(all.map((i) => [i.key, i.value, i.tags])).toEqual([
+            [k('lay'), 'from-layotto', { zone: 'z1' }],
+            [k('t'), 'content', { env: 'prod', owner: 'team-a' }],
+          ]);
+
+          await store.save!({ items: [write(k('t'), 'content2', { env: 'dev' })], metadata: {} });
+          expect(await etcd.getAll().prefix(path(g, 'l1', k('t'))).keys()).toEqual([path(g, 'l1', k('t')), `${path(g, 'l1', k('t'))}/env`]);
+          await store.delete!({ keys: [k('t'), k('lay')], group: g, label: 'l1', metadata: {} });
+          expect(await etcd.getAll().prefix(`/conformance/${g}/`).keys()).toEqual([]);
+          await expect(store.save!({ items: [write('a/b', 'x', {})], metadata: {} })).rejects.toThrow("configuration key 'a/b' must be non-empty and can't contain '/'");
+          await expect(store.get({ keys: ['x'], metadata: {}, group: 'a/b' })).rejects.toThrow("configuration group 'a/b'");
+        } finally {
+          etcd.close();
+        }
+      });
+
+      check('etcd: a subscription on a group/label gets each saved item whole (content and tags), deletes as empty', async () => {
+        const got: ConfigurationItem[] = [];
+        const id = await store.subscribe({ keys: [k('w')], metadata: {}, group: g, label: 'l2' }, (u) => void got.push(...u.items));
+        await store.save!({ items: [{ ...write(k('w'), 'one', { a: '1' }), label: 'l2' }, { ...write(k('other'), 'x', {}), label: 'l2' }], metadata: {} });
+        await store.save!({ items: [{ ...write(k('w'), 'one', { a: '2' }), label: 'l2' }], metadata: {} });
+        await store.delete!({ keys: [k('w'), k('other')], group: g, label: 'l2', metadata: {} });
+        await until(() => got.length >= 3);
+        expect(got.map((i) => [i.key, i.value, i.tags, i.group, i.label])).toEqual([
+          [k('w'), 'one', { a: '1' }, g, 'l2'],
+          [k('w'), 'one', { a: '2' }, g, 'l2'],
+          [k('w'), '', {}, g, 'l2'],
+        ]);
+        expect(Number(got[1]!.version)).toBeGreaterThan(Number(got[0]!.version));
+        await store.unsubscribe(id);
+      });
+    }
   });
 }
+
+describe('configuration.etcd: the server goes away mid-subscription', () => {
+  it('every subscription ends with an error naming the lost connection', async () => {
+    const etcd = await startPrivateEtcd();
+    if (!etcd) return;
+    const store = registries.configuration.create('etcd', 'v1')!;
+    try {
+      await store.init({ name: 'conf', type: 'configuration.etcd', version: 'v1', properties: { endpoints: etcd.endpoint, dialTimeout: '1' }, appId: 'gone', namespace: '' });
+      const errors: string[] = [];
+      await store.subscribe({ keys: ['a'], metadata: {} }, () => undefined, (e) => errors.push(e.message));
+      await store.subscribe({ keys: [], metadata: {} }, () => undefined, (e) => errors.push(e.message));
+      await etcd.kill();
+      await until(() => errors.length >= 2);
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toMatch(/^lost the connection to etcd for configuration updates: /);
+      // A new subscription cannot start while the server is down: refused, not left hanging.
+      await expect(store.subscribe({ keys: ['a'], metadata: {} }, () => undefined)).rejects.toThrow(/etcd did not start a watch within 1000 ms|UNAVAILABLE/);
+    } finally {
+      await store.close();
+      await etcd.kill();
+    }
+  }, 30000);
+});

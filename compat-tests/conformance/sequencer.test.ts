@@ -1,7 +1,10 @@
 // Sequencer conformance: every backend created through the registry and initialized like the
 // runtime does, then checked for what Layotto promises (layotto.md §3.4): ids unique and
 // increasing per key, also under concurrency and across two instances on one store, segments
-// disjoint from single ids, and biggerThan honoured at init.
+// disjoint from single ids, and biggerThan honoured at init. etcd also gets Layotto's layout
+// checked (id = the key's Version under keyPrefixPath, value empty until a biggerThan raise) and
+// shares a counter with a Layotto-style writer.
+import { Etcd3 } from 'etcd3';
 import { registries } from '../../src/components/builtin';
 import { sequencerKey } from '../../src/components/sequencer/metadata';
 import type { SequencerStore } from '../../src/components/sequencer/types';
@@ -47,8 +50,9 @@ for (const backend of SEQUENCER_BACKENDS) {
       expect(await store.getNextId({ key: key('seq-b'), metadata: {} })).toBe(1n);
     });
 
-    it('segments are disjoint from each other and from single ids', async () => {
+    it('segments are disjoint from each other and from single ids (a store without them has no getSegment)', async () => {
       if (!enabled) return;
+      if (!backend.segments) return void expect(store.getSegment).toBeUndefined();
       const s1 = await store.getSegment!({ key: key('seg'), size: 10, metadata: {} });
       const one = await store.getNextId({ key: key('seg'), metadata: {} });
       const s2 = await store.getSegment!({ key: key('seg'), size: 3, metadata: {} });
@@ -86,7 +90,7 @@ for (const backend of SEQUENCER_BACKENDS) {
         const client = async (s: SequencerStore, segments: boolean) => {
           const ids: bigint[] = [];
           for (let i = 0; i < 30; i++) {
-            if (segments) {
+            if (segments && backend.segments) {
               const seg = await s.getSegment!({ key: key('two'), size: 4, metadata: {} });
               for (let id = seg.from; id <= seg.to; id++) ids.push(id);
             } else ids.push(await s.getNextId({ key: key('two'), metadata: {} }));
@@ -102,10 +106,38 @@ for (const backend of SEQUENCER_BACKENDS) {
           'sequencer.redis': { redisHost: '127.0.0.1:1', dialTimeout: '1s' },
           'sequencer.postgresql': { connectionString: 'host=127.0.0.1 port=1 user=postgres dbname=test', timeout: '2s' },
           'sequencer.mysql': { connectionString: 'root:@tcp(127.0.0.1:1)/test', timeout: '2s' },
+          'sequencer.etcd': { endpoints: '127.0.0.1:1', dialTimeout: '2' },
         };
         const s = registries.sequencer.create(backend.type.replace(/^sequencer\./, ''))!;
         await expect(s.init({ ...md(), properties: bad[backend.type]! })).rejects.toThrow();
         await s.close();
+      });
+    }
+
+    if (backend.type === 'sequencer.etcd') {
+      it("etcd: Layotto's layout (id = Version of /layotto/<key>, empty value) and ids shared with Layotto's own txn", async () => {
+        if (!enabled) return;
+        const etcd = new Etcd3({ hosts: 'http://127.0.0.1:2379' });
+        const path = `/layotto/${key('layout')}`;
+        // Layotto's GetNextId: txn put(key, "") then get(key), the id is the Version.
+        const layotto = async () => {
+          const both = [etcd.put(path).value(''), etcd.get(path)];
+          const res = await etcd.if(path, 'Create', '==', 0).then(...both).else(...both).commit();
+          return BigInt(res.responses[1]!.response_range.kvs[0]!.version);
+        };
+        try {
+          expect(await store.getNextId({ key: key('layout'), metadata: {} })).toBe(1n);
+          const kv = (await etcd.get(path).exec()).kvs[0]!;
+          expect([kv.version, kv.value.toString()]).toEqual(['1', '']);
+          const ids = [await layotto(), await store.getNextId({ key: key('layout'), metadata: {} }), await layotto()];
+          expect(ids).toEqual([2n, 3n, 4n]);
+          // A raised counter keeps its offset as the value: Version + offset.
+          await open({ 'biggerThan.raised': '100' });
+          const raised = (await etcd.get(`/layotto/${key('raised')}`).exec()).kvs[0]!;
+          expect(BigInt(raised.version) + BigInt(raised.value.toString())).toBe(100n);
+        } finally {
+          etcd.close();
+        }
       });
     }
   });

@@ -1,7 +1,9 @@
 // The built sidecar's Dapr gRPC configuration rpcs through the real @dapr/dapr DaprClient:
 // get, subscribeWithKeys (updates arrive when another client writes daprd's `SET key "v||2"` to
-// Redis; a delete arrives as an empty value), stop() unsubscribing, and the lookup errors.
+// Redis; a delete arrives as an empty value), stop() unsubscribing, and the lookup errors. The same
+// get and subscribe on configuration.etcd, with items put at Layotto's /{app_id}/default/default/{key}.
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
+import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import { rejection, uniqueRun } from '../helpers/lock-backends';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
@@ -23,6 +25,15 @@ async function grpcClient(port: number): Promise<DaprClient> {
   const client = new DaprClient({ daprHost: '127.0.0.1', daprPort: String(port), communicationProtocol: CommunicationProtocolEnum.GRPC, logger: { level: LogLevel.Error } });
   await client.start();
   return client;
+}
+
+/** subscribeWithKeys on STORE, collecting every delivered item in order. */
+async function collect(client: DaprClient, keys: string[]): Promise<{ got: Item[]; sub: { stop: () => unknown } }> {
+  const got: Item[] = [];
+  const sub = await client.configuration.subscribeWithKeys(STORE, keys, async (res) => {
+    for (const it of Object.values(res.items)) got.push({ key: it.key, value: it.value, version: it.version });
+  });
+  return { got, sub };
 }
 
 /** Resolves once cond() holds (the test timeout bounds it). */
@@ -66,10 +77,7 @@ describe('Dapr gRPC configuration on configuration.redis via @dapr/dapr', () => 
 
   it('subscribeWithKeys delivers updates and deletes of its keys; stop() unsubscribes', async () => {
     if (!enabled) return;
-    const got: Item[] = [];
-    const sub = await client.configuration.subscribeWithKeys(STORE, [k('a')], async (res) => {
-      for (const it of Object.values(res.items)) got.push({ key: it.key, value: it.value, version: it.version });
-    });
+    const { got, sub } = await collect(client, [k('a')]);
     try {
       await until(async () => (await subscribers(k('a'))) > 0);
       await redis.set(k('b'), 'ignored||9');
@@ -94,6 +102,66 @@ describe('Dapr gRPC configuration on configuration.redis via @dapr/dapr', () => 
     const e = await rejection(client.configuration.get('nope', ['x']));
     expect(e.code).toBe(INVALID_ARGUMENT);
     expect((e as { rawMessage?: string }).rawMessage ?? e.message).toBe('configuration store nope not found');
+  });
+});
+
+describe('Dapr gRPC configuration on configuration.etcd via @dapr/dapr', () => {
+  let enabled = false;
+  let sc: Sidecar;
+  let client: DaprClient;
+  let etcd: Etcd3;
+  const path = (key: string) => `/grpc-${run}/default/default/${key}`;
+  const put = async (key: string, value: string) => (await etcd.put(path(key)).value(value).exec()).header.revision;
+
+  beforeAll(async () => {
+    enabled = await requireService('etcd', '127.0.0.1', 2379);
+    if (!enabled) return;
+    etcd = new Etcd3({ hosts: 'http://127.0.0.1:2379' });
+    sc = await startSidecar({ appId: `grpc-${run}`, resources: { 'c.yaml': componentYaml(STORE, 'configuration.etcd', { endpoints: '127.0.0.1:2379' }) } });
+    client = await grpcClient(sc.grpcPort);
+  });
+
+  afterAll(async () => {
+    if (!enabled) return;
+    await etcd.delete().prefix(`/grpc-${run}/`);
+    etcd.close();
+    await client.stop().catch(() => undefined);
+    await sc.stop();
+  });
+
+  it('get reads the default group/label; the version is the mod revision; missing keys are left out', async () => {
+    if (!enabled) return;
+    const version = await put(k('a'), 'va');
+    await etcd.put(`/grpc-${run}/other/default/${k('b')}`).value('not in the default group');
+    const res = await client.configuration.get(STORE, [k('a'), k('b')]);
+    expect(res.items).toEqual({ [k('a')]: { key: k('a'), value: 'va', version, metadata: {} } });
+  });
+
+  it('subscribeWithKeys delivers updates and deletes of its keys', async () => {
+    if (!enabled) return;
+    const { got, sub } = await collect(client, [k('s')]);
+    try {
+      // The SDK returns before the sidecar subscribed: write until one update lands, then until the
+      // last warm-up write has (updates arrive in order, so none is still on its way).
+      let n = 0;
+      for (; got.length === 0; n++) {
+        await put(k('s'), `warm${n}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await until(() => got.some((g) => g.value === `warm${n - 1}`));
+      got.length = 0;
+      await put(k('ignored'), 'x');
+      const version = await put(k('s'), 'v');
+      await until(() => got.length >= 1);
+      await etcd.delete().key(path(k('s')));
+      await until(() => got.length >= 2);
+      expect(got).toEqual([
+        { key: k('s'), value: 'v', version },
+        { key: k('s'), value: '', version: '' },
+      ]);
+    } finally {
+      await sub.stop();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
-// The lock backends the lock compat suites run their cases on (in-memory always; Redis when it
-// answers: a loud skip, or a failure in CI, otherwise), and small wire helpers they share.
+// The lock backends the lock compat suites run their cases on (in-memory always; Redis and etcd
+// when they answer: a loud skip, or a failure in CI, otherwise), and small wire helpers they share.
 import { requireService } from '../../test/services';
 
 export interface LockBackend {
@@ -11,6 +11,7 @@ export interface LockBackend {
 export const LOCK_BACKENDS: LockBackend[] = [
   { type: 'lock.in-memory', metadata: {}, reachable: async () => true },
   { type: 'lock.redis', metadata: { redisHost: 'localhost:6379' }, reachable: () => requireService('redis', '127.0.0.1', 6379) },
+  { type: 'lock.etcd', metadata: { endpoints: '127.0.0.1:2379' }, reachable: () => requireService('etcd', '127.0.0.1', 2379) },
 ];
 
 /** POST JSON (or raw text) to the Dapr HTTP port; status and parsed body. */

@@ -1,5 +1,5 @@
-// The sequencer backends the sequencer suites run on (in-memory always; Redis, PostgreSQL and
-// MariaDB when they answer: a loud skip, or a failure in CI, otherwise).
+// The sequencer backends the sequencer suites run on (in-memory always; Redis, PostgreSQL, MariaDB
+// and etcd when they answer: a loud skip, or a failure in CI, otherwise).
 import { requireService } from '../../test/services';
 
 export interface SequencerBackend {
@@ -7,28 +7,40 @@ export interface SequencerBackend {
   metadata: Record<string, string>;
   /** Survives the process: two sidecars (or two instances) share its counters. */
   shared: boolean;
+  /** Hands out segments (getSegment), so WEAK requests are served from the runtime's cache. */
+  segments: boolean;
   reachable: () => Promise<boolean>;
 }
 
 export const SEQUENCER_BACKENDS: SequencerBackend[] = [
-  { type: 'sequencer.in-memory', metadata: {}, shared: false, reachable: async () => true },
+  { type: 'sequencer.in-memory', metadata: {}, shared: false, segments: true, reachable: async () => true },
   {
     type: 'sequencer.redis',
     metadata: { redisHost: 'localhost:6379' },
     shared: true,
+    segments: true,
     reachable: () => requireService('redis', '127.0.0.1', 6379),
   },
   {
     type: 'sequencer.postgresql',
     metadata: { connectionString: 'host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable' },
     shared: true,
+    segments: true,
     reachable: () => requireService('postgresql', '127.0.0.1', 5432),
   },
   {
     type: 'sequencer.mysql',
     metadata: { connectionString: 'root:@tcp(127.0.0.1:3306)/test' },
     shared: true,
+    segments: true,
     reachable: () => requireService('mariadb', '127.0.0.1', 3306),
+  },
+  {
+    type: 'sequencer.etcd',
+    metadata: { endpoints: '127.0.0.1:2379' },
+    shared: true,
+    segments: false,
+    reachable: () => requireService('etcd', '127.0.0.1', 2379),
   },
 ];
 

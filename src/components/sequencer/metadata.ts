@@ -75,3 +75,18 @@ export function commonInit(md: ComponentMetadata): Map<string, bigint> {
   segmentSettings(md.properties);
   return biggerThanOf(md);
 }
+
+/** Applies each biggerThan bound through `raise`; on a failure closes the store and names the keys. */
+export async function applyBiggerThan(
+  what: string,
+  biggerThan: Map<string, bigint>,
+  raise: (key: string, n: bigint) => Promise<unknown>,
+  close: () => Promise<void>,
+): Promise<void> {
+  try {
+    for (const [key, n] of biggerThan) await raise(key, n);
+  } catch (e) {
+    await close();
+    throw new Error(`${what}: biggerThan for ${[...biggerThan.keys()].join(', ')} failed: ${(e as Error).message}`);
+  }
+}

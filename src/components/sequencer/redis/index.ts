@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import { connectRedis, parseRedisMetadata, closeRedis } from '../../common/redis';
 import type { ComponentMetadata } from '../../types';
-import { commonInit } from '../metadata';
+import { applyBiggerThan, commonInit } from '../metadata';
 import type { GetNextIdRequest, SequencerStore } from '../types';
 
 /** INCRBY, then the value as a string. */
@@ -29,12 +29,7 @@ export class RedisSequencer implements SequencerStore {
     client.defineCommand('seqAdvance', { numberOfKeys: 1, lua: ADVANCE });
     client.defineCommand('seqAtLeast', { numberOfKeys: 1, lua: AT_LEAST });
     this.client = client;
-    try {
-      for (const [key, n] of biggerThan) await this.script('seqAtLeast')(key, n.toString());
-    } catch (e) {
-      await this.close();
-      throw new Error(`redis sequencer: biggerThan for ${[...biggerThan.keys()].join(', ')} failed: ${(e as Error).message}`);
-    }
+    await applyBiggerThan('redis sequencer', biggerThan, (key, n) => this.script('seqAtLeast')(key, n.toString()), () => this.close());
   }
 
   features(): readonly string[] {
