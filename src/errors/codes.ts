@@ -149,7 +149,7 @@ export const ERRORS = {
     template: "configure store [%s] don't support now",
   }),
   CONFIGURATION_GET: row('ERR_CONFIGURATION_GET', 500, Grpc.INTERNAL, 'failed to get %s from Configuration store %s: %s'),
-  CONFIGURATION_SUBSCRIBE: row('ERR_CONFIGURATION_SUBSCRIBE', 500, Grpc.INTERNAL, 'failed to subscribe %s from Configuration store %s: %s'),
+  CONFIGURATION_SUBSCRIBE: row('ERR_CONFIGURATION_SUBSCRIBE', 500, Grpc.INVALID_ARGUMENT, 'failed to subscribe %s from Configuration store %s: %s'),
   CONFIGURATION_UNSUBSCRIBE: row('ERR_CONFIGURATION_UNSUBSCRIBE', 500, Grpc.INTERNAL, 'failed to unsubscribe to configuration request %s: %s'),
   /** Layotto only (save/delete and its bare component errors); the Dapr columns are never served. */
   CONFIGURATION_STORE: row('ERR_CONFIGURATION_STORE', 500, Grpc.INTERNAL, '%s', undefined, { grpc: Grpc.UNKNOWN, template: '%s' }),

@@ -1,6 +1,6 @@
 // The Dapr gRPC SubscribeConfiguration stream's life cycle on a real grpc-js server and client over
 // an in-memory store: first message = id only, then items; UnsubscribeConfiguration ends the stream
-// with OK; a store that goes away ends it with INTERNAL ERR_CONFIGURATION_SUBSCRIBE; a client
+// with OK; a store that goes away ends it with INVALID_ARGUMENT ERR_CONFIGURATION_SUBSCRIBE (daprd's code for a failed subscribe); a client
 // cancelling releases the subscription.
 import * as grpc from '@grpc/grpc-js';
 import { InMemoryConfigurationStore } from '../../components/configuration/in-memory';
@@ -93,11 +93,11 @@ it('a client cancelling the stream releases the subscription', async () => {
   await expect(unsubscribe(id)).rejects.toMatchObject({ code: grpc.status.INTERNAL });
 });
 
-it('a store that goes away ends the stream with INTERNAL ERR_CONFIGURATION_SUBSCRIBE', async () => {
+it('a store that goes away ends the stream with INVALID_ARGUMENT ERR_CONFIGURATION_SUBSCRIBE', async () => {
   const s = collect(subscribe(['k3']));
   await s.next(1);
   await store.close();
   const st = await s.ended;
-  expect(st.code).toBe(grpc.status.INTERNAL);
+  expect(st.code).toBe(grpc.status.INVALID_ARGUMENT);
   expect(st.details).toBe('failed to subscribe [k3] from Configuration store c: configuration store closed');
 });
