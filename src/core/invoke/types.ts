@@ -1,0 +1,44 @@
+// Service invocation, protocol-free: one request/response shape that the three API faces, the app
+// channel and the sidecar-to-sidecar transport all speak (daprd's invokev1.InvokeMethodRequest /
+// Response). Bodies are streams so large payloads are never buffered whole.
+import type { Readable } from 'node:stream';
+
+/** Header name (lower-case) → values, as HTTP carries them; gRPC metadata maps onto it. */
+export type Headers = Record<string, string[]>;
+
+export interface InvokeRequest {
+  /** Target app id ('' never reaches the core: the faces answer ERR_DIRECT_INVOKE first). */
+  appId: string;
+  /** The method path after `/method/`, without a leading slash (may contain further slashes). */
+  method: string;
+  /** HTTP verb for HTTP apps (gRPC InvokeService: http_extension.verb, default POST). */
+  verb: string;
+  /** Raw query string without '?', '' when none. */
+  query: string;
+  /** Headers for the app (the faces drop hop-by-hop ones; the core adds dapr-caller-app-id etc.). */
+  headers: Headers;
+  contentType: string;
+  body: Readable;
+  /** Bytes in body when known (a Content-Length), else undefined. */
+  length?: number;
+}
+
+export interface InvokeResponse {
+  /** HTTP status (gRPC apps: 200 for OK; their gRPC status is carried in headers as daprd does). */
+  status: number;
+  headers: Headers;
+  contentType: string;
+  body: Readable;
+}
+
+/** Anything that can answer an invocation: the local app channel, a remote sidecar, an HTTPEndpoint. */
+export interface Invoker {
+  invoke(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse>;
+}
+
+/** Where an app id lives, as name resolution answers it. */
+export interface ResolvedAddress {
+  host: string;
+  /** The target sidecar's internal (sidecar-to-sidecar) port. */
+  port: number;
+}
