@@ -12,6 +12,7 @@ import { registries } from '../../src/components/builtin';
 import type { ConfigurationItem, ConfigurationStore } from '../../src/components/configuration/types';
 import type { ComponentMetadata } from '../../src/components/types';
 import { requireService } from '../../test/services';
+import { eventually } from '../../test/wait';
 import { startPrivateEtcd } from '../helpers/etcd';
 
 interface Backend {
@@ -111,11 +112,6 @@ async function createPgTable(): Promise<void> {
   await c.end();
 }
 
-/** Resolves once `cond` holds; the suite timeout bounds the wait (no timing assertions). */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-}
-
 for (const backend of BACKENDS) {
   describe(backend.type, () => {
     // Keys in contrib postgres's allowed characters ([a-zA-Z0-9_.]).
@@ -183,7 +179,7 @@ for (const backend of BACKENDS) {
       await writer.set(k('k1'), 'v1b', '2');
       await writer.set(k('k3'), 'v3', '1');
       await writer.del(k('k2'));
-      await until(() => got.s1!.length >= 2 && got.s2!.length >= 1 && got.s3!.length >= 3);
+      await eventually(() => got.s1!.length >= 2 && got.s2!.length >= 1 && got.s3!.length >= 3);
       expect(got.s1).toEqual([[k('k1'), 'v1b'], [k('k2'), gone]]);
       expect(got.s2).toEqual([[k('k3'), 'v3']]);
       expect(got.s3).toEqual([[k('k1'), 'v1b'], [k('k3'), 'v3'], [k('k2'), gone]]);
@@ -191,7 +187,7 @@ for (const backend of BACKENDS) {
       await store.unsubscribe(s1);
       await writer.set(k('k1'), 'v1c', '3');
       await writer.set(k('k3'), 'v3b', '2');
-      await until(() => got.s3!.length >= 5 && got.s2!.length >= 2);
+      await eventually(() => got.s3!.length >= 5 && got.s2!.length >= 2);
       expect(got.s1).toHaveLength(2);
 
       await store.unsubscribe(s2);
@@ -239,7 +235,7 @@ for (const backend of BACKENDS) {
         await store.save!({ items: [{ ...write(k('w'), 'one', { a: '1' }), label: 'l2' }, { ...write(k('other'), 'x', {}), label: 'l2' }], metadata: {} });
         await store.save!({ items: [{ ...write(k('w'), 'one', { a: '2' }), label: 'l2' }], metadata: {} });
         await store.delete!({ keys: [k('w'), k('other')], group: g, label: 'l2', metadata: {} });
-        await until(() => got.length >= 3);
+        await eventually(() => got.length >= 3);
         expect(got.map((i) => [i.key, i.value, i.tags, i.group, i.label])).toEqual([
           [k('w'), 'one', { a: '1' }, g, 'l2'],
           [k('w'), 'one', { a: '2' }, g, 'l2'],
@@ -263,7 +259,7 @@ describe('configuration.etcd: the server goes away mid-subscription', () => {
       await store.subscribe({ keys: ['a'], metadata: {} }, () => undefined, (e) => errors.push(e.message));
       await store.subscribe({ keys: [], metadata: {} }, () => undefined, (e) => errors.push(e.message));
       await etcd.kill();
-      await until(() => errors.length >= 2);
+      await eventually(() => errors.length >= 2);
       expect(errors).toHaveLength(2);
       expect(errors[0]).toMatch(/^lost the connection to etcd for configuration updates: /);
       // A new subscription cannot start while the server is down: refused, not left hanging.

@@ -13,6 +13,7 @@ import { registries } from '../../src/components/builtin';
 import { type LockStore, UnlockStatus } from '../../src/components/lock/types';
 import type { ComponentMetadata } from '../../src/components/types';
 import { requireService } from '../../test/services';
+import { sleep } from '../../test/wait';
 
 const CONFIG = join(__dirname, '..', 'config', 'lock');
 
@@ -35,8 +36,6 @@ function loadManifest(e: Entry): ComponentMetadata {
   const properties = Object.fromEntries((m.spec.metadata ?? []).map((x) => [x.name, String(x.value)]));
   return { name: m.metadata.name, type: m.spec.type, version: m.spec.version ?? 'v1', properties, appId: 'conformance', namespace: '' };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const entry of matrix.components) {
   describe(`lock.${entry.component}`, () => {

@@ -13,18 +13,10 @@ import { JetStreamPubSub } from '../../src/components/pubsub/jetstream';
 import { OWNED_STREAM_DESCRIPTION } from '../../src/components/pubsub/jetstream/streams';
 import type { PubSubMessage } from '../../src/components/pubsub/types';
 import { requireService } from '../../test/services';
+import { sleep, until } from '../../test/wait';
 
 const run = `jstest${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const text = (m: PubSubMessage) => m.data.toString('utf8');
-
-async function until(cond: () => boolean, what: () => string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await sleep(50);
-  }
-}
 
 let ready = false;
 let admin: NatsConnection | undefined;

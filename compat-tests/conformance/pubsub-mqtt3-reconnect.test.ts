@@ -10,70 +10,25 @@
 //   subscribes again, and so does what comes for a subscription closed with
 //   unsubscribeOnClose=false;
 // - init fails with a clear error when the broker is down.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'mqtt';
 import { registries } from '../../src/components/builtin';
 import type { PubSub, PubSubMessage } from '../../src/components/pubsub/types';
-import { inCI, reachable } from '../../test/services';
+import { sleep, until } from '../../test/wait';
+import { findBinary, PrivateServer } from '../helpers/private-server';
 import { freePort } from '../helpers/sidecar';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: () => string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await sleep(50);
-  }
-}
-
-function mosquittoBinary(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    if (inCI()) throw new Error('no mosquitto binary on PATH (CI requires it)');
-    process.stderr.write('\n!!! SKIPPED: no mosquitto binary on PATH; the mqtt3 reconnect tests are skipped.\n\n');
-    return undefined;
-  }
-}
-
-/** One Mosquitto process on a fixed port; start() again after kill() to bring it back. */
-class PrivateMosquitto {
-  private proc?: ChildProcess;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'layotto-ts-mosquitto-'));
-
-  constructor(
-    private readonly binary: string,
-    readonly port: number,
-  ) {
+/** One Mosquitto process on a fixed port, no persistence; start() again after kill() to bring it back. */
+class PrivateMosquitto extends PrivateServer {
+  constructor(binary: string, port: number) {
+    super({ name: 'mosquitto', binary, port, args: (dir) => ['-c', join(dir, 'mosquitto.conf')] });
     writeFileSync(join(this.dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  }
-
-  async start(): Promise<void> {
-    this.proc = spawn(this.binary, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !(await reachable('127.0.0.1', this.port, 200)); i++) await sleep(50);
-    if (!(await reachable('127.0.0.1', this.port))) throw new Error(`private mosquitto on ${this.port} did not come up`);
-  }
-
-  async kill(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-  }
-
-  async remove(): Promise<void> {
-    await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 describe('pubsub.mqtt3: broker restart and persistent sessions', () => {
-  const binary = mosquittoBinary();
+  const binary = findBinary('mosquitto', 'the mqtt3 reconnect tests');
   let broker: PrivateMosquitto | undefined;
   const run = `mq3-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const open: PubSub[] = [];

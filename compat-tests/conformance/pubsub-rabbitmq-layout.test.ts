@@ -2,36 +2,19 @@
 // uses (exchange per topic, queue "{consumerID}-{topic}", dlx-/dlq- pair) seen from a plain AMQP
 // client in both directions, dead-lettering of rejected messages, message properties on the
 // wire, and init failing with a clear error when the broker is unreachable or refuses us.
-import { createServer } from 'node:net';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { RabbitMQPubSub } from '../../src/components/pubsub/rabbitmq';
 import type { PubSubMessage } from '../../src/components/pubsub/types';
 import { requireService } from '../../test/services';
+import { sleep, until } from '../../test/wait';
+import { freePort } from '../helpers/sidecar';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: () => string, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await sleep(50);
-  }
-}
 
 async function pubsub(props: Record<string, string>): Promise<RabbitMQPubSub> {
   const ps = new RabbitMQPubSub();
   await ps.init({ name: 'layout', type: 'pubsub.rabbitmq', version: 'v1', appId: 'layout', namespace: '', properties: { connectionString: URL, ...props } });
   return ps;
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 describe('pubsub.rabbitmq layout and behaviour', () => {
@@ -70,7 +53,7 @@ describe('pubsub.rabbitmq layout and behaviour', () => {
   };
 
   check('init fails with a clear error when nothing listens', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     const ps = new RabbitMQPubSub();
     const started = Date.now();
     await expect(ps.init({ name: 'x', type: 'pubsub.rabbitmq', version: 'v1', appId: 'x', namespace: '', properties: { connectionString: `amqp://127.0.0.1:${port}` } })).rejects.toThrow(
@@ -100,7 +83,7 @@ describe('pubsub.rabbitmq layout and behaviour', () => {
     // What daprd's rabbitmq component puts on the wire: the bytes, published to the topic's exchange.
     const body = Buffer.from(JSON.stringify({ specversion: '1.0', id: 'x', data: 'from-daprd' }));
     ch.publish(topic, '', body, { contentType: 'text/plain' });
-    await until(() => got.length === 1, () => `${got.length} received`);
+    await until(() => got.length === 1, () => `${got.length} received`, 10000);
     expect(got[0]!.data.equals(body)).toBe(true);
     expect(got[0]!.topic).toBe(topic);
   });
@@ -153,7 +136,7 @@ describe('pubsub.rabbitmq layout and behaviour', () => {
       if (++attempts < 3) throw new Error('not yet');
     });
     await ps.publish({ topic, data: Buffer.from('x'), metadata: {} });
-    await until(() => attempts === 3, () => `${attempts} attempts`);
+    await until(() => attempts === 3, () => `${attempts} attempts`, 10000);
     await sleep(300);
     expect(attempts).toBe(3);
     const q = await ch.checkQueue(`${consumerID}-${topic}`);

@@ -7,18 +7,10 @@ import { Redis } from 'ioredis';
 import { registries } from '../../src/components/builtin';
 import type { PubSub, PubSubMessage } from '../../src/components/pubsub/types';
 import { requireService } from '../../test/services';
+import { sleep, until } from '../../test/wait';
 
 const cli = (...args: string[]): string => execFileSync('redis-cli', ['--no-raw', ...args]).toString().trim();
 const raw = (...args: string[]): string => execFileSync('redis-cli', args).toString().trim();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: () => string, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await sleep(50);
-  }
-}
 
 describe('pubsub.redis stream layout', () => {
   let ready = false;
@@ -68,12 +60,12 @@ describe('pubsub.redis stream layout', () => {
     raw('XADD', t, '*', 'data', '{"specversion":"1.0","id":"1"}', 'metadata', '{"rawPayload":"false","k":"v"}');
     // An older daprd wrote data only.
     raw('XADD', t, '*', 'data', 'plain');
-    await until(() => got.length === 2, () => `${got.length} received`);
+    await until(() => got.length === 2, () => `${got.length} received`, 10000);
     expect(got.map((m) => [m.topic, m.data.toString(), m.metadata])).toEqual([
       [t, '{"specversion":"1.0","id":"1"}', { rawPayload: 'false', k: 'v' }],
       [t, 'plain', {}],
     ]);
-    await until(() => raw('XPENDING', t, `${run}-app`).split('\n')[0] === '0', () => 'entries still pending');
+    await until(() => raw('XPENDING', t, `${run}-app`).split('\n')[0] === '0', () => 'entries still pending', 10000);
   });
 
   it_('maxLenApprox trims with XADD MAXLEN ~', async () => {
@@ -109,7 +101,7 @@ describe('pubsub.redis stream layout', () => {
       throw new Error('no');
     });
     await ps.publish({ topic: t, data: Buffer.from('once'), metadata: {} });
-    await until(() => deliveries === 1, () => `${deliveries} deliveries`);
+    await until(() => deliveries === 1, () => `${deliveries} deliveries`, 10000);
     await sleep(1500);
     expect(deliveries).toBe(1);
     expect(raw('XPENDING', t, `${run}-app`).split('\n')[0]).toBe('1');

@@ -7,59 +7,27 @@
 //   with no crash and no unhandled rejection;
 // - a restart that lost everything (the group is gone): the group is made again and delivery goes on;
 // - init fails with a clear error when Redis is down.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { registries } from '../../src/components/builtin';
 import type { PubSub } from '../../src/components/pubsub/types';
-import { inCI, reachable } from '../../test/services';
+import { sleep, until } from '../../test/wait';
+import { findBinary, PrivateServer } from '../helpers/private-server';
 import { freePort } from '../helpers/sidecar';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: () => string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await sleep(50);
-  }
-}
-
-function redisServerBinary(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    if (inCI()) throw new Error('no redis-server binary on PATH (CI requires it)');
-    process.stderr.write('\n!!! SKIPPED: no redis-server binary on PATH; the redis restart tests are skipped.\n\n');
-    return undefined;
-  }
-}
-
-/** One redis-server on a fixed port whose AOF survives stop()/start(); wipe() forgets everything. */
-class PrivateRedis {
-  private proc?: ChildProcess;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'layotto-ts-redis-'));
-
-  constructor(
-    private readonly binary: string,
-    readonly port: number,
-  ) {}
-
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir];
-    this.proc = spawn(this.binary, args, { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !(await reachable('127.0.0.1', this.port, 200)); i++) await sleep(50);
-    if (!(await reachable('127.0.0.1', this.port))) throw new Error(`private redis on ${this.port} did not come up`);
-  }
-
-  /** SIGTERM: Redis shuts down cleanly, the AOF keeps the stream, its groups and their pending entries. */
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await exited;
+/**
+ * One redis-server on a fixed port whose AOF survives stop()/start() (stop() is a SIGTERM: Redis
+ * shuts down cleanly, the AOF keeps the stream, its groups and their pending entries); wipe()
+ * forgets everything.
+ */
+class PrivateRedis extends PrivateServer {
+  constructor(binary: string, port: number) {
+    super({
+      name: 'redis',
+      binary,
+      port,
+      args: (dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir],
+    });
   }
 
   wipe(): void {
@@ -70,15 +38,10 @@ class PrivateRedis {
   cli(...args: string[]): string {
     return execFileSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8' }).trim();
   }
-
-  async remove(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 describe('pubsub.redis: Redis restart with events in flight', () => {
-  const binary = redisServerBinary();
+  const binary = findBinary('redis-server', 'the redis restart tests');
   let server: PrivateRedis | undefined;
   const run = `psrr-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const open: PubSub[] = [];

@@ -12,6 +12,7 @@ import { withConsumerId } from '../../src/components/pubsub/metadata';
 import { isBulkPublisher, PubSubFeature, type PubSub, type PubSubMessage, type Subscription } from '../../src/components/pubsub/types';
 import type { ComponentMetadata } from '../../src/components/types';
 import { requireService } from '../../test/services';
+import { sleep, until } from '../../test/wait';
 
 const CONFIG = join(__dirname, '..', 'config', 'pubsub');
 const MESSAGES = 10;
@@ -43,17 +44,6 @@ async function create(e: Entry, overrides?: Record<string, string>): Promise<Pub
   const ps = reg.factory();
   await ps.init(md);
   return ps;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves once cond() holds, or rejects after ms with what was seen. */
-async function until(cond: () => boolean, what: () => string, ms = MAX_READ_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await sleep(50);
-  }
 }
 
 const text = (m: PubSubMessage) => m.data.toString('utf8');
@@ -121,7 +111,7 @@ for (const entry of matrix.components) {
       });
       const sent = Array.from({ length: MESSAGES }, (_, i) => `msg-${i}`);
       for (const body of sent) await ps.publish({ topic: t, data: Buffer.from(body), contentType: 'text/plain', metadata: {} });
-      await until(() => received.length === MESSAGES, () => `${received.length}/${MESSAGES} received: ${received.join(',')}`);
+      await until(() => received.length === MESSAGES, () => `${received.length}/${MESSAGES} received: ${received.join(',')}`, MAX_READ_MS);
       expect([...received].sort()).toEqual([...sent].sort());
       // The failed ones came again.
       expect([...attempts.values()].some((n) => n > 1)).toBe(true);
@@ -137,7 +127,7 @@ for (const entry of matrix.components) {
         await ps.publish({ topic: a, data: Buffer.from(`a${i}`), metadata: {} });
         await ps.publish({ topic: b, data: Buffer.from(`b${i}`), metadata: {} });
       }
-      await until(() => got[a]!.length >= 5 && got[b]!.length >= 5, () => JSON.stringify(got));
+      await until(() => got[a]!.length >= 5 && got[b]!.length >= 5, () => JSON.stringify(got), MAX_READ_MS);
       await sleep(300);
       expect(new Set(got[a])).toEqual(new Set(['a0', 'a1', 'a2', 'a3', 'a4']));
       expect(new Set(got[b])).toEqual(new Set(['b0', 'b1', 'b2', 'b3', 'b4']));
@@ -149,11 +139,11 @@ for (const entry of matrix.components) {
       const sa = await subscribe(ps, a, async (m) => void got[a]!.push(text(m)));
       await subscribe(ps, b, async (m) => void got[b]!.push(text(m)));
       await ps.publish({ topic: a, data: Buffer.from('a-before'), metadata: {} });
-      await until(() => got[a]!.length === 1, () => JSON.stringify(got));
+      await until(() => got[a]!.length === 1, () => JSON.stringify(got), MAX_READ_MS);
       await sa.close();
       await ps.publish({ topic: a, data: Buffer.from('a-after'), metadata: {} });
       await ps.publish({ topic: b, data: Buffer.from('b-after'), metadata: {} });
-      await until(() => got[b]!.length === 1, () => JSON.stringify(got));
+      await until(() => got[b]!.length === 1, () => JSON.stringify(got), MAX_READ_MS);
       await sleep(500);
       expect(got[a]).toEqual(['a-before']);
       expect(got[b]).toEqual(['b-after']);
@@ -165,7 +155,7 @@ for (const entry of matrix.components) {
       await subscribe(ps, t, async (m) => void got.push(m));
       const payload = Buffer.from(JSON.stringify({ specversion: '1.0', id: '1', data: 'x' }));
       await ps.publish({ topic: t, data: payload, contentType: 'application/cloudevents+json', metadata: {} });
-      await until(() => got.length === 1, () => `${got.length} received`);
+      await until(() => got.length === 1, () => `${got.length} received`, MAX_READ_MS);
       expect(got[0]!.data.equals(payload)).toBe(true);
     });
 
@@ -178,7 +168,7 @@ for (const entry of matrix.components) {
       await subscribe(other, t, async (m) => void seen[1]!.push(text(m)));
       await sleep(300);
       for (let i = 0; i < 20; i++) await ps.publish({ topic: t, data: Buffer.from(`c${i}`), metadata: {} });
-      await until(() => new Set([...seen[0]!, ...seen[1]!]).size === 20, () => JSON.stringify(seen));
+      await until(() => new Set([...seen[0]!, ...seen[1]!]).size === 20, () => JSON.stringify(seen), MAX_READ_MS);
       await sleep(500);
       const all = [...seen[0]!, ...seen[1]!];
       expect(all.length).toBe(20);
@@ -194,7 +184,7 @@ for (const entry of matrix.components) {
       await subscribe(other, t, async (m) => void seen[1]!.push(text(m)));
       await sleep(300);
       for (let i = 0; i < 5; i++) await ps.publish({ topic: t, data: Buffer.from(`f${i}`), metadata: {} });
-      await until(() => seen[0]!.length >= 5 && seen[1]!.length >= 5, () => JSON.stringify(seen));
+      await until(() => seen[0]!.length >= 5 && seen[1]!.length >= 5, () => JSON.stringify(seen), MAX_READ_MS);
       expect(new Set(seen[0])).toEqual(new Set(seen[1]));
     });
 
@@ -206,7 +196,7 @@ for (const entry of matrix.components) {
       const entries = Array.from({ length: 5 }, (_, i) => ({ entryId: String(i), data: Buffer.from(`bulk${i}`), contentType: 'text/plain', metadata: {} }));
       const res = await ps.bulkPublish({ topic: t, entries, metadata: {} });
       expect(res.failedEntries).toEqual([]);
-      await until(() => got.length === 5, () => got.join(','));
+      await until(() => got.length === 5, () => got.join(','), MAX_READ_MS);
     });
 
     claimed('wildcards', 'a wildcard subscription gets the matching topics', async () => {
@@ -215,7 +205,7 @@ for (const entry of matrix.components) {
       await subscribe(ps, `${run}/deep/#`, async (m) => void got.push(m.topic));
       await sleep(300);
       for (const t of [`${run}/wild/a/x`, `${run}/wild/b/x`, `${run}/wild/a/y`, `${run}/deep/1/2/3`]) await ps.publish({ topic: t, data: Buffer.from(t), metadata: {} });
-      await until(() => got.length >= 3, () => got.join(','));
+      await until(() => got.length >= 3, () => got.join(','), MAX_READ_MS);
       await sleep(500);
       expect(got.sort()).toEqual([`${run}/deep/1/2/3`, `${run}/wild/a/x`, `${run}/wild/b/x`]);
     });

@@ -26,6 +26,7 @@ import type { ComponentMetadata } from '../../src/components/types';
 import { createCore } from '../../src/core';
 import { RuntimeError } from '../../src/errors/runtime-error';
 import { optionalEnv, requireService } from '../../test/services';
+import { sleep } from '../../test/wait';
 
 const CONFIG = join(__dirname, '..', 'config', 'state');
 
@@ -55,7 +56,6 @@ function loadManifest(e: Entry): ComponentMetadata {
 }
 
 const JSON_CT = 'application/json';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
 for (const entry of matrix.components) {

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { rejection, uniqueRun } from '../helpers/lock-backends';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { requireService } from '../../test/services';
+import { eventually, sleep } from '../../test/wait';
 
 const STORE = 'configstore';
 const run = uniqueRun();
@@ -34,11 +35,6 @@ async function collect(client: DaprClient, keys: string[]): Promise<{ got: Item[
     for (const it of Object.values(res.items)) got.push({ key: it.key, value: it.value, version: it.version });
   });
   return { got, sub };
-}
-
-/** Resolves once cond() holds (the test timeout bounds it). */
-async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe('Dapr gRPC configuration on configuration.redis via @dapr/dapr', () => {
@@ -79,14 +75,14 @@ describe('Dapr gRPC configuration on configuration.redis via @dapr/dapr', () => 
     if (!enabled) return;
     const { got, sub } = await collect(client, [k('a')]);
     try {
-      await until(async () => (await subscribers(k('a'))) > 0);
+      await eventually(async () => (await subscribers(k('a'))) > 0);
       await redis.set(k('b'), 'ignored||9');
       await redis.set(k('a'), 'v||2');
       // The store reads the value when the notification arrives (as contrib does): let it land
       // before deleting, or the update would be read as already gone.
-      await until(() => got.length >= 1);
+      await eventually(() => got.length >= 1);
       await redis.del(k('a'));
-      await until(() => got.length >= 2);
+      await eventually(() => got.length >= 2);
       expect(got).toEqual([
         { key: k('a'), value: 'v', version: '2' },
         { key: k('a'), value: '', version: '' },
@@ -94,7 +90,7 @@ describe('Dapr gRPC configuration on configuration.redis via @dapr/dapr', () => 
     } finally {
       await sub.stop();
     }
-    await until(async () => (await subscribers(k('a'))) === 0);
+    await eventually(async () => (await subscribers(k('a'))) === 0);
   });
 
   it('an unknown store is INVALID_ARGUMENT "configuration store nope not found"', async () => {
@@ -146,15 +142,15 @@ describe('Dapr gRPC configuration on configuration.etcd via @dapr/dapr', () => {
       let n = 0;
       for (; got.length === 0; n++) {
         await put(k('s'), `warm${n}`);
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
-      await until(() => got.some((g) => g.value === `warm${n - 1}`));
+      await eventually(() => got.some((g) => g.value === `warm${n - 1}`));
       got.length = 0;
       await put(k('ignored'), 'x');
       const version = await put(k('s'), 'v');
-      await until(() => got.length >= 1);
+      await eventually(() => got.length >= 1);
       await etcd.delete().key(path(k('s')));
-      await until(() => got.length >= 2);
+      await eventually(() => got.length >= 2);
       expect(got).toEqual([
         { key: k('s'), value: 'v', version },
         { key: k('s'), value: '', version: '' },

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { uniqueRun } from '../helpers/lock-backends';
 import { componentYaml, freePort, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { requireService } from '../../test/services';
+import { eventually } from '../../test/wait';
 
 const STORE = 'configstore';
 const run = uniqueRun();
@@ -17,10 +18,6 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
   const r = await fetch(`http://127.0.0.1:${port}${path}`);
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe('Dapr HTTP configuration on configuration.redis', () => {
@@ -102,7 +99,7 @@ describe('Dapr HTTP configuration subscription delivered to the app (--app-port)
     const id = (sub.body as { id: string }).id;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     await redis.set(k('s'), 'hello||5');
-    await until(() => posts.length >= 1);
+    await eventually(() => posts.length >= 1);
     expect(posts[0]).toEqual({ url: `/configuration/${STORE}/${k('s')}`, body: { id, items: { [k('s')]: { value: 'hello', version: '5' } } } });
 
     expect(await get(sc.httpPort, `/v1.0/configuration/${STORE}/${id}/unsubscribe`)).toEqual({ status: 200, body: { ok: true } });

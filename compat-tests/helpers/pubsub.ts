@@ -6,6 +6,7 @@
 import { CommunicationProtocolEnum, DaprClient, DaprPubSubStatusEnum, DaprServer, LogLevel } from '@dapr/dapr';
 import { registries } from '../../src/components/builtin';
 import { requireService } from '../../test/services';
+import { until } from '../../test/wait';
 import { uniqueRun } from './lock-backends';
 import { componentYaml, freePort, type Sidecar, startSidecar, waitHealthy } from './sidecar';
 
@@ -36,16 +37,8 @@ export const pubsubRegistered = (type: string): boolean => registries.pubsub.fin
 
 export const pubsubYaml = (backend: PubSubBackend, name = PUBSUB): string => componentYaml(name, backend.type, backend.metadata);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves once cond() holds (polled every 25 ms), or rejects after ms with what() in the message. */
-export async function until(cond: () => boolean | Promise<boolean>, what: () => string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting: ${what()}`);
-    await sleep(25);
-  }
-}
+/** The shared polling wait (test/wait.ts), re-exported for the SDK suites. */
+export { until };
 
 export interface Delivery {
   data: unknown;

@@ -11,6 +11,7 @@ import { uniqueRun } from '../helpers/lock-backends';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { loadLayottoDefinition, PACKAGE } from '../../src/api/layotto-grpc/protos';
 import { requireService } from '../../test/services';
+import { eventually, sleep } from '../../test/wait';
 import { startPrivateEtcd } from '../helpers/etcd';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -19,10 +20,6 @@ const { Client } = require('layotto') as typeof import('layotto');
 const run = uniqueRun();
 const k = (n: string) => `layotto-conf-${n}-${run}`;
 const UNKNOWN = 2;
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 20));
-}
 
 describe('Layotto configuration via the layotto SDK', () => {
   let sc: Sidecar;
@@ -77,12 +74,12 @@ describe('Layotto configuration via the layotto SDK', () => {
     let n = 0;
     while (got.length === 0) {
       await client.configuration.save({ ...base, items: [{ key: k('s'), content: `v${++n}` }, { key: k('other'), content: 'x' }] });
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     expect(got[0]).toEqual({ key: k('s'), content: `v${n}` });
     expect(got.every((g) => g.key === k('s'))).toBe(true);
     call.end();
-    await until(() => closed);
+    await eventually(() => closed);
   });
 
   it("an unknown store is Unknown \"configure store [nope] don't support now\"", async () => {
@@ -164,14 +161,14 @@ describe('Layotto configuration on configuration.etcd via the layotto SDK', () =
     let n = 0;
     while (got.length === 0) {
       await etcd.put(`/app-${run}/g2/default/${k('s')}`).value(`v${++n}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
-    await until(() => got.some((g) => g.content === `v${n}`));
+    await eventually(() => got.some((g) => g.content === `v${n}`));
     expect(got.every((g) => g.key === k('s') && g.content.startsWith('v') && Object.keys(g.tags).length === 0)).toBe(true);
     await etcd.put(`/app-${run}/g2/default/${k('s')}/t`).value('x');
-    await until(() => got.some((g) => g.tags.t === 'x'));
+    await eventually(() => got.some((g) => g.tags.t === 'x'));
     call.end();
-    await until(() => closed);
+    await eventually(() => closed);
   });
 });
 
@@ -188,10 +185,10 @@ describe('Layotto configuration on configuration.etcd when the server goes away'
       // Registered asynchronously: save until an update arrives, then stop the server.
       for (let n = 0; got === 0; n++) {
         await client.configuration.save({ storeName: 'gone', appId: 'x', items: [{ key: 'k', content: `v${n}` }] });
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
       await etcd.kill();
-      await until(() => closedWith !== null);
+      await eventually(() => closedWith !== null);
       const e = closedWith as { code?: number; details?: string } | undefined;
       expect(e?.code).toBe(UNKNOWN);
       expect(e?.details).toMatch(/^lost the connection to etcd for configuration updates: /);

@@ -10,21 +10,13 @@ import { connect } from 'amqplib';
 import { RabbitMQPubSub } from '../../src/components/pubsub/rabbitmq';
 import type { Subscription } from '../../src/components/pubsub/types';
 import { reachable, requireService } from '../../test/services';
+import { sleep, until } from '../../test/wait';
 
 const run = promisify(execFile);
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function rabbitmqctl(...args: string[]): Promise<void> {
   await run('rabbitmqctl', ['-q', ...args], { timeout: 60000 });
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: () => string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`);
-    await sleep(100);
-  }
 }
 
 /** Leaves RabbitMQ running whatever happened before. */

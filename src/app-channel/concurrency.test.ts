@@ -5,6 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LOADER_OPTIONS } from '../api/dapr-grpc/protos';
+import { sleep } from '../../test/wait';
 import { Semaphore } from './concurrency';
 import { DAPR_APPCALLBACK_PROTO } from './grpc';
 import { createAppChannel } from './index';
@@ -100,14 +101,14 @@ const event: AppTopicEvent = {
 /** Fires `n` deliveries, waits until the app holds as many as it will get, and checks the cap. */
 async function expectCapped(channel: AppChannel, gate: Gate, n: number, cap: number) {
   const all = Promise.all(Array.from({ length: n }, () => channel.deliverEvent(event)));
-  while (gate.waiting < cap) await new Promise((resolve) => setTimeout(resolve, 5));
-  await new Promise((resolve) => setTimeout(resolve, 50)); // room for a call that should not get in
+  while (gate.waiting < cap) await sleep(5);
+  await sleep(50); // room for a call that should not get in
   expect(gate.inside).toBe(cap);
   let done = false;
   const settled = all.finally(() => (done = true));
   while (!done) {
     gate.openAll();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
   expect(await settled).toEqual(Array(n).fill('SUCCESS'));
   expect(gate.maxInside).toBe(cap);

@@ -5,34 +5,16 @@ import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { CommunicationProtocolEnum, DaprPubSubStatusEnum, DaprServer, LogLevel } from '@dapr/dapr';
 import { Server as LayottoServer } from 'layotto';
+import { sampleCloudEvent, sampleTopicEvent } from '../../test/app-events';
 import { GrpcAppChannel } from './grpc';
 import type { AppBulkEvent, AppTopicEvent } from './types';
 
 const quiet = { error() {}, warn() {}, info() {}, verbose() {}, debug() {} };
 
-const ce = (over: Record<string, unknown> = {}) => ({
-  id: 'ev-1',
-  source: 'pub-app',
-  type: 'com.dapr.event.sent',
-  specversion: '1.0',
-  datacontenttype: 'application/json',
-  data: { n: 1 },
-  topic: 'orders',
-  pubsubname: 'ps',
-  traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-  time: '2024-01-01T00:00:00Z',
-  ...over,
-});
+const ce = (over: Record<string, unknown> = {}) => sampleCloudEvent({ time: '2024-01-01T00:00:00Z', ...over });
 
-const event = (topic: string, path: string, over: Partial<AppTopicEvent> = {}): AppTopicEvent => ({
-  cloudEvent: ce({ topic }),
-  data: Buffer.from('{"n":1}'),
-  pubsubName: 'ps',
-  topic,
-  path,
-  metadata: { 'x-broker': 'b1' },
-  ...over,
-});
+const event = (topic: string, path: string, over: Partial<AppTopicEvent> = {}): AppTopicEvent =>
+  sampleTopicEvent({ cloudEvent: ce({ topic }), topic, path, ...over });
 
 type Headers = Record<string, string>;
 interface Received {

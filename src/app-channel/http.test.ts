@@ -3,6 +3,7 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { sampleCloudEvent, sampleTopicEvent } from '../../test/app-events';
 import { HttpAppChannel } from './http';
 import type { AppBulkEvent, AppTopicEvent } from './types';
 
@@ -52,26 +53,7 @@ beforeEach(() => {
   reply = () => ({ status: 200 });
 });
 
-const event = (over: Partial<AppTopicEvent> = {}): AppTopicEvent => ({
-  cloudEvent: {
-    id: 'ev-1',
-    source: 'pub-app',
-    type: 'com.dapr.event.sent',
-    specversion: '1.0',
-    datacontenttype: 'application/json',
-    data: { n: 1 },
-    topic: 'orders',
-    pubsubname: 'ps',
-    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-    tracestate: 'vendor=x',
-  },
-  data: Buffer.from('{"n":1}'),
-  pubsubName: 'ps',
-  topic: 'orders',
-  path: 'orders',
-  metadata: { 'x-broker': 'b1' },
-  ...over,
-});
+const event = (over: Partial<AppTopicEvent> = {}): AppTopicEvent => sampleTopicEvent({ cloudEvent: sampleCloudEvent({ tracestate: 'vendor=x' }), ...over });
 
 describe('listSubscriptions', () => {
   test('GET /dapr/subscribe with dapr-app-id and the app token; v1 route and v2 routes both read', async () => {

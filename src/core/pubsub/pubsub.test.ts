@@ -4,6 +4,7 @@ import type { PublishRequest } from '../../components/pubsub/types';
 import { ComponentStore } from '../../components/store';
 import { RuntimeError } from '../../errors/runtime-error';
 import { createCore } from '..';
+import { until } from '../../../test/wait';
 
 async function coreWith(pubsubs: Record<string, Record<string, string>>, appId = 'app1') {
   const components = new ComponentStore();
@@ -22,11 +23,6 @@ const failure = async (p: Promise<unknown>): Promise<RuntimeError> => {
   const e = await p.catch((x: unknown) => x);
   expect(e).toBeInstanceOf(RuntimeError);
   return e as RuntimeError;
-};
-
-const until = async (cond: () => boolean) => {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
 };
 
 /** An app channel that answers from a script and records what it got. */
@@ -117,7 +113,7 @@ describe('subscriptions', () => {
     const app = fakeApp([sub({ deadLetterTopic: 'dlq' }), sub({ topic: 'dlq', rules: [{ match: '', path: '/dlq' }] })], (ev, n) => (ev.path === '/dlq' ? 'SUCCESS' : n === 1 ? 'RETRY' : 'DROP'));
     await core.pubsub.subscriber.startApp(app.channel);
     await core.pubsub.publisher.publish(pub());
-    await until(() => app.got.length === 3);
+    await until(() => app.got.length === 3, () => `${app.got.length} deliveries`, 2000);
     expect(app.got.map((e) => e.path)).toEqual(['/t', '/t', '/dlq']);
     expect(app.got[0]!.cloudEvent.id).toBe(app.got[1]!.cloudEvent.id);
     expect(app.got[2]!.data.toString()).toBe('{"a":1}');
@@ -134,7 +130,7 @@ describe('subscriptions', () => {
     await core.pubsub.subscriber.startApp(app.channel);
     await core.pubsub.publisher.publish(pub());
     await core.pubsub.publisher.publish(pub({ topic: 'only-declared' }));
-    await until(() => app.got.length === 2);
+    await until(() => app.got.length === 2, () => `${app.got.length} deliveries`, 2000);
     expect(app.got.map((e) => e.path).sort()).toEqual(['/od', '/programmatic']);
     expect(core.metadata.get().subscriptions).toEqual([
       { pubsubname: 'ps', topic: 't', rules: [{ path: '/programmatic' }], type: 'PROGRAMMATIC' },
@@ -151,7 +147,7 @@ describe('subscriptions', () => {
     expect((await failure(core.pubsub.subscriber.subscribeStream(spec, async () => 'SUCCESS'))).kind).toBe('PUBSUB_STREAM_ALREADY');
     expect((await failure(core.pubsub.subscriber.subscribeStream({ ...spec, pubsubName: 'x' }, async () => 'SUCCESS'))).kind).toBe('PUBSUB_NOT_FOUND');
     await core.pubsub.publisher.publish(pub({ topic: 's' }));
-    await until(() => got.length === 1);
+    await until(() => got.length === 1, () => `${got.length} deliveries`, 2000);
     expect(core.metadata.get().subscriptions).toEqual([{ pubsubname: 'ps', topic: 's', type: 'STREAMING' }]);
     await stop();
     expect(core.metadata.get().subscriptions).toEqual([]);
