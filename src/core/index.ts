@@ -10,6 +10,7 @@ import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
 import { PubSubCore, subscriptionInfo } from './pubsub';
 import pino, { type Logger } from 'pino';
+import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
 
 export interface Core {
   ctx: CoreContext;
@@ -28,13 +29,16 @@ export interface CoreOptions {
   secretScopes?: readonly SecretScope[];
   /** Where background work (subscriptions) logs; silent when absent. */
   log?: Logger;
+  /** Policies from the Resiliency resources; every operation runs once without them. */
+  resiliency?: Resiliency;
 }
 
 export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptions = {}): Core {
-  const pubsub = new PubSubCore(ctx, opts.log ?? pino({ level: 'silent' }));
+  const resiliency = opts.resiliency ?? NO_RESILIENCY;
+  const pubsub = new PubSubCore(ctx, opts.log ?? pino({ level: 'silent' }), resiliency);
   return {
     ctx,
-    state: new StateCore(ctx),
+    state: new StateCore(ctx, resiliency),
     metadata: new MetadataCore(ctx, app, () => pubsub.subscriber.list().map(subscriptionInfo)),
     hello: new HelloCore(ctx),
     secrets: new SecretsCore(ctx, opts.secretScopes),

@@ -1,11 +1,14 @@
 // The state building block, written once. Dapr HTTP, Dapr gRPC and Layotto gRPC call these
-// functions with plain values and serialize what they return; errors are RuntimeErrors.
+// functions with plain values and serialize what they return; errors are RuntimeErrors. Every
+// store call runs under the store's outbound resiliency policies, as daprd runs them.
 import { errMessage, RuntimeError } from '../errors/runtime-error';
 import {
+  BulkStoreError,
   type BulkGetItem,
   type Concurrency,
   type Consistency,
   type DeleteRequest,
+  ETagError,
   etagErrorOf,
   type GetResponse,
   isQueryable,
@@ -20,6 +23,8 @@ import {
 import { settleAll } from '../components/state/bulk';
 import type { ErrorKind } from '../errors/codes';
 import type { CoreContext } from './context';
+import { permanent } from './resiliency/errors';
+import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
 
 const SEP = '||';
 const DEFAULT_BULK_PARALLELISM = 10;
@@ -55,14 +60,17 @@ export interface QueryStateResult {
 export class StateCore {
   private readonly prefixCache = new WeakMap<object, string>();
 
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly resiliency: Resiliency = NO_RESILIENCY,
+  ) {}
 
   async get(storeName: string, key: string, metadata: Record<string, string> = {}, consistency?: string): Promise<GetStateResult | undefined> {
     const { store, prefixed } = this.resolve(storeName, key);
     const options = { consistency: consistencyOf(consistency) };
     let res: GetResponse | undefined;
     try {
-      res = await store.get({ key: prefixed, metadata, options });
+      res = await this.outbound(storeName, () => store.get({ key: prefixed, metadata, options }));
     } catch (e) {
       throw new RuntimeError('STATE_GET', key, storeName, errMessage(e));
     }
@@ -75,7 +83,8 @@ export class StateCore {
     const prefixedKeys = keys.map((k) => this.prefix(storeName, k));
     if (store.bulkGet) {
       try {
-        const items = await store.bulkGet(prefixedKeys.map((key) => ({ key, metadata })));
+        const bulkGet = store.bulkGet.bind(store);
+        const items = await this.outbound(storeName, () => bulkGet(prefixedKeys.map((key) => ({ key, metadata }))));
         return items.map((it, i) => ({ ...it, key: keys[i]! }));
       } catch (e) {
         throw new RuntimeError('STATE_BULK_GET', storeName, errMessage(e));
@@ -83,7 +92,7 @@ export class StateCore {
     }
     return mapLimit(prefixedKeys, parallelism > 0 ? parallelism : DEFAULT_BULK_PARALLELISM, async (key, i) => {
       try {
-        const r = await store.get({ key, metadata });
+        const r = await this.outbound(storeName, () => store.get({ key, metadata }));
         return r ? { key: keys[i]!, data: r.data, etag: r.etag, metadata: r.metadata } : { key: keys[i]! };
       } catch (e) {
         return { key: keys[i]!, error: errMessage(e) };
@@ -96,9 +105,7 @@ export class StateCore {
     if (items.length === 0) return;
     const reqs = items.map((it) => this.setRequest(storeName, it, urlMetadata, 'STATE_SAVE'));
     try {
-      if (reqs.length === 1) await store.set(reqs[0]!);
-      else if (store.bulkSet) await store.bulkSet(reqs);
-      else await settleAll(reqs, (r) => store.set(r));
+      await this.bulkWrite(storeName, reqs, (r) => store.set(r), (rs) => (store.bulkSet ? store.bulkSet(rs) : settleAll(rs, (r) => store.set(r))));
     } catch (e) {
       throw this.writeError(e, { mismatch: 'STATE_SAVE_ETAG_MISMATCH', invalid: 'STATE_SAVE_ETAG_INVALID', other: 'STATE_SAVE' }, storeName);
     }
@@ -108,7 +115,7 @@ export class StateCore {
     const { store, prefixed } = this.resolve(storeName, key);
     const req: DeleteRequest = { key: prefixed, etag: etag || undefined, metadata, options: optionsOf(options) };
     try {
-      await store.delete(req);
+      await this.outbound(storeName, () => store.delete(req));
     } catch (e) {
       throw this.writeError(e, { mismatch: 'STATE_DELETE_ETAG_MISMATCH', invalid: 'STATE_DELETE_ETAG_INVALID', other: 'STATE_DELETE' }, key);
     }
@@ -123,8 +130,7 @@ export class StateCore {
       options: optionsOf(it.options),
     }));
     try {
-      if (store.bulkDelete) await store.bulkDelete(reqs);
-      else await settleAll(reqs, (r) => store.delete(r));
+      await this.bulkWrite(storeName, reqs, (r) => store.delete(r), (rs) => (store.bulkDelete ? store.bulkDelete(rs) : settleAll(rs, (r) => store.delete(r))));
     } catch (e) {
       throw this.writeError(e, { mismatch: 'STATE_DELETE_ETAG_MISMATCH', invalid: 'STATE_DELETE_ETAG_INVALID', other: 'STATE_DELETE_BULK' }, storeName);
     }
@@ -150,7 +156,7 @@ export class StateCore {
     });
     if (operations.length === 0) return;
     try {
-      await store.multi({ operations, metadata });
+      await this.outbound(storeName, () => store.multi({ operations, metadata }));
     } catch (e) {
       // daprd answers 500 ERR_STATE_TRANSACTION (gRPC Internal) for every failure of Multi, ETags included.
       if (e instanceof RuntimeError) throw e;
@@ -166,12 +172,47 @@ export class StateCore {
     }
     let res;
     try {
-      res = await store.query({ query, metadata });
+      res = await this.outbound(storeName, () => store.query({ query, metadata }));
     } catch (e) {
       if (e instanceof RuntimeError) throw e;
       throw new RuntimeError('STATE_QUERY', storeName, errMessage(e)).withResource('state', storeName);
     }
     return { ...res, results: res.results.map((r) => ({ ...r, key: originalKey(r.key) })) };
+  }
+
+  /** A store call under the store's outbound policies. ETag failures and input errors are final. */
+  private outbound<T>(storeName: string, call: () => Promise<T>): Promise<T> {
+    return this.resiliency.componentOutbound(
+      storeName,
+      () =>
+        call().catch((e: unknown) => {
+          throw isFinal(e) ? permanent(e) : e;
+        }),
+      'state',
+    );
+  }
+
+  /**
+   * Writes several items; a retry sends only the items that failed for a reason other than their
+   * ETag (daprd's PerformBulkStoreOperation). ETag failures are reported once the rest is done.
+   */
+  private async bulkWrite<R extends { key: string }>(storeName: string, reqs: R[], one: (r: R) => Promise<void>, many: (rs: R[]) => Promise<void>): Promise<void> {
+    let pending = reqs;
+    const etagFailures: BulkStoreError['errors'] = [];
+    await this.outbound(storeName, async () => {
+      if (pending.length === 1) return one(pending[0]!);
+      try {
+        await many(pending);
+      } catch (e) {
+        if (!(e instanceof BulkStoreError)) throw e;
+        const retry = e.errors.filter((x) => !(x.error instanceof ETagError));
+        etagFailures.push(...e.errors.filter((x) => x.error instanceof ETagError));
+        if (retry.length === 0) throw new BulkStoreError(etagFailures);
+        pending = pending.filter((r) => retry.some((x) => x.key === r.key));
+        throw e;
+      }
+    });
+    if (etagFailures.length > 0) throw new BulkStoreError(etagFailures);
   }
 
   /** The live store, or the not-configured / not-found error daprd gives. */
@@ -239,6 +280,12 @@ export class StateCore {
     const kind = etag ? kinds[etag.reason] : kinds.other;
     return subject === undefined ? new RuntimeError(kind, errMessage(e)) : new RuntimeError(kind, subject, errMessage(e));
   }
+}
+
+/** Errors a retry cannot mend: ETag conflicts and the caller's own mistakes. */
+function isFinal(e: unknown): boolean {
+  if (e instanceof ETagError || e instanceof RuntimeError) return true;
+  return e instanceof BulkStoreError && e.errors.every((x) => x.error instanceof ETagError);
 }
 
 /** Text after the first "||" (Dapr's GetOriginalStateKey). */

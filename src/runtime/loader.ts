@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments, isNode } from 'yaml';
 import type { Logger } from 'pino';
-import { componentSchema, type ComponentManifest, KNOWN_KINDS, subscriptionSchema, type SubscriptionManifest } from './manifest';
+import { componentSchema, type ComponentManifest, KNOWN_KINDS, resiliencySchema, type ResiliencyManifest, subscriptionSchema, type SubscriptionManifest } from './manifest';
 
 export class ManifestError extends Error {
   constructor(
@@ -33,9 +33,17 @@ export interface LoadedSubscription {
   line: number;
 }
 
+export interface LoadedResiliency {
+  manifest: ResiliencyManifest;
+  file: string;
+  line: number;
+  lineOf: (path: (string | number)[]) => number;
+}
+
 export interface LoadResult {
   components: LoadedComponent[];
   subscriptions: LoadedSubscription[];
+  resiliencies: LoadedResiliency[];
   /** Errors in manifests that set ignoreErrors: reported, not fatal. */
   ignored: ManifestError[];
 }
@@ -60,7 +68,7 @@ export function listManifestFiles(dirs: string[]): string[] {
 
 /** Loads every manifest; throws the first fatal ManifestError. */
 export function loadResources(dirs: string[], log: Logger): LoadResult {
-  const result: LoadResult = { components: [], subscriptions: [], ignored: [] };
+  const result: LoadResult = { components: [], subscriptions: [], resiliencies: [], ignored: [] };
   for (const file of listManifestFiles(dirs)) loadFile(file, log, result);
   return result;
 }
@@ -91,6 +99,15 @@ export function loadFile(file: string, log: Logger, result: LoadResult): void {
         throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
       }
       result.subscriptions.push({ manifest: sub.data, file, line: docLine });
+      continue;
+    }
+    if (kind === 'Resiliency') {
+      const res = resiliencySchema.safeParse(value);
+      if (!res.success) {
+        const issue = res.error.issues[0]!;
+        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
+      }
+      result.resiliencies.push({ manifest: res.data, file, line: docLine, lineOf });
       continue;
     }
     if (kind !== 'Component') {

@@ -1,5 +1,5 @@
-// zod schemas for Dapr resource manifests. Only Component is used by this issue; the other
-// kinds are recognised so the loader can skip them knowingly.
+// zod schemas for Dapr resource manifests: Component, Subscription and Resiliency are read; the
+// other kinds are recognised so the loader can skip them knowingly.
 import { z } from 'zod';
 
 /** Names as daprd accepts them: letters, digits, '-', '_', '.'; no separators or spaces. */
@@ -86,3 +86,75 @@ export const subscriptionSchema = z
     path: ['spec'],
   });
 export type SubscriptionManifest = z.infer<typeof subscriptionSchema>;
+
+/** A duration as daprd reads it: a Go duration string ("5s", "1m30s") or a number of milliseconds. */
+const durationValue = z.union([z.string(), z.number()]);
+const policyNames = z
+  .object({ timeout: z.string().optional(), retry: z.string().optional(), circuitBreaker: z.string().optional() })
+  .nullish()
+  .transform((v) => v ?? {});
+const nullishRecord = <T extends z.ZodType>(value: T) =>
+  z
+    .record(z.string(), value)
+    .nullish()
+    .transform((v) => v ?? {});
+
+/**
+ * Resiliency (dapr.io/v1alpha1): named timeout, retry and circuit breaker policies and the targets
+ * they apply to. Only the shape is checked here; src/config/resiliency.ts checks the values
+ * (durations, trip expressions, status codes, policy names).
+ */
+export const resiliencySchema = z.object({
+  apiVersion: z.string().min(1),
+  kind: z.literal('Resiliency'),
+  metadata: z.object({ name: resourceName, namespace: z.string().optional() }),
+  spec: z
+    .object({
+      policies: z
+        .object({
+          timeouts: nullishRecord(durationValue),
+          retries: nullishRecord(
+            z.object({
+              policy: z.string().optional(),
+              duration: durationValue.optional(),
+              maxInterval: durationValue.optional(),
+              maxRetries: z.union([z.number(), z.string()]).optional(),
+              matching: z.object({ httpStatusCodes: z.string().optional(), gRPCStatusCodes: z.string().optional() }).nullish(),
+            }),
+          ),
+          circuitBreakers: nullishRecord(
+            z.object({
+              maxRequests: z.union([z.number(), z.string()]).optional(),
+              interval: durationValue.optional(),
+              timeout: durationValue.optional(),
+              trip: z.string().optional(),
+            }),
+          ),
+        })
+        .nullish()
+        .transform((v) => v ?? { timeouts: {}, retries: {}, circuitBreakers: {} }),
+      targets: z
+        .object({
+          apps: nullishRecord(
+            z
+              .object({ timeout: z.string().optional(), retry: z.string().optional(), circuitBreaker: z.string().optional(), circuitBreakerCacheSize: z.union([z.number(), z.string()]).optional() })
+              .nullish()
+              .transform((v) => v ?? {}),
+          ),
+          // Actors are not part of this runtime; their targets are accepted and ignored.
+          actors: z.unknown().optional(),
+          components: nullishRecord(
+            z
+              .object({ inbound: policyNames, outbound: policyNames })
+              .nullish()
+              .transform((v) => v ?? { inbound: {}, outbound: {} }),
+          ),
+        })
+        .nullish()
+        .transform((v) => v ?? { apps: {}, components: {} }),
+    })
+    .nullish()
+    .transform((v) => v ?? { policies: { timeouts: {}, retries: {}, circuitBreakers: {} }, targets: { apps: {}, components: {} } }),
+  scopes: z.array(z.string()).nullish().transform((v) => v ?? []),
+});
+export type ResiliencyManifest = z.infer<typeof resiliencySchema>;

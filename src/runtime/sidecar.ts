@@ -12,6 +12,7 @@ import { ComponentStore } from '../components/store';
 import { type Core, createCore } from '../core';
 import type { Flags } from '../cli/flags';
 import { loadConfiguration } from '../config/configuration';
+import { buildResiliency } from '../config/resiliency';
 import { scoped } from '../observability/logger';
 import { loadResources } from './loader';
 import { ComponentProcessor } from './processor';
@@ -31,15 +32,16 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
   const namespace = process.env.NAMESPACE ?? '';
   const components = new ComponentStore();
   const config = loadConfiguration(flags.config);
+  const loaded = loadResources(flags.resourcesPaths, log);
+  const resiliency = buildResiliency(loaded.resiliencies, flags.appId, scoped(log, 'dapr.runtime.resiliency'));
   const core = createCore(
     { components, appId: flags.appId, namespace, runtimeVersion: RUNTIME_VERSION },
     { port: flags.appPort, protocol: flags.appProtocol, channelAddress: flags.appChannelAddress, maxConcurrency: flags.appMaxConcurrency },
-    { secretScopes: config.secrets.scopes, log: scoped(log, 'dapr.runtime.pubsub') },
+    { secretScopes: config.secrets.scopes, log: scoped(log, 'dapr.runtime.pubsub'), resiliency },
   );
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
 
   const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') });
-  const loaded = loadResources(flags.resourcesPaths, log);
   core.pubsub.subscriber.setDeclarative(declarativeSubscriptions(loaded.subscriptions, flags.appId));
   for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
   try {

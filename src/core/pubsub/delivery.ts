@@ -1,11 +1,13 @@
 // One broker message on its way to a subscriber: decode the CloudEvent (or wrap a raw payload),
 // drop expired events, route by the rules, deliver, and turn the answer into the broker's
-// ack/redeliver (at-least-once: resolve only after SUCCESS or DROP). Dead letters get the
-// original bytes, as daprd sends them.
+// ack/redeliver (at-least-once: resolve only after SUCCESS or DROP). The broker's inbound
+// resiliency policies retry a failed delivery (the app answered RETRY or could not be reached)
+// before the message goes back to the broker. Dead letters get the original bytes, as daprd sends them.
 import type { Logger } from 'pino';
 import type { AppEventStatus, AppTopicEvent } from '../../app-channel/types';
 import type { MessageHandler, PubSub, PubSubMessage } from '../../components/pubsub/types';
 import { dataBytes, fromRawPayload, hasExpired, parseBool } from './cloudevent';
+import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import type { Router } from './routing';
 import type { SubscriptionSpec } from './subscription';
 
@@ -27,6 +29,7 @@ export class SubscriptionDelivery {
     private readonly broker: PubSub,
     private readonly router: Router,
     private readonly log: Logger,
+    private readonly resiliency: Resiliency = NO_RESILIENCY,
   ) {
     this.raw = isRaw(spec.metadata);
   }
@@ -36,11 +39,20 @@ export class SubscriptionDelivery {
     return async (msg) => {
       const ev = await this.prepare(msg);
       if (!ev) return;
+      const event = this.appEvent(msg, ev);
       let status: AppEventStatus;
       try {
-        status = await deliver(this.appEvent(msg, ev));
+        status = await this.resiliency.componentInbound(
+          this.spec.pubsubName,
+          async () => {
+            const s = await deliver(event);
+            if (s === 'RETRY') throw new RetryError(`the app asked to retry event ${String(ev.cloudEvent.id)}`);
+            return s;
+          },
+          'pubsub',
+        );
       } catch (e) {
-        this.log.warn(`error delivering event ${String(ev.cloudEvent.id)} on topic ${msg.topic} to the app: ${(e as Error).message}; it will be retried`);
+        if (!(e instanceof RetryError)) this.log.warn(`error delivering event ${String(ev.cloudEvent.id)} on topic ${msg.topic} to the app: ${(e as Error).message}; it will be retried`);
         status = 'RETRY';
       }
       await this.settle(msg, ev.cloudEvent, status);

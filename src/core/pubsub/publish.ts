@@ -1,9 +1,11 @@
 // Publishing, written once for the three APIs: validate (daprd's order), wrap the payload in the
-// CloudEvent envelope unless rawPayload, check topic scopes, hand the bytes to the broker.
+// CloudEvent envelope unless rawPayload, check topic scopes, hand the bytes to the broker under
+// the broker's outbound resiliency policies.
 import { errMessage, RuntimeError } from '../../errors/runtime-error';
 import { isBulkPublisher, PubSubFeature, type BulkPublishEntry, type PubSub } from '../../components/pubsub/types';
 import { prop } from '../../components/pubsub/metadata';
 import type { CoreContext } from '../context';
+import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { eventToBytes } from './bulk-event';
 import { buildEnvelope, CloudEventError, newTraceparent, parseBool } from './cloudevent';
 import { isAllowed, topicScopes } from './scopes';
@@ -40,7 +42,10 @@ export interface PublishOptions {
 }
 
 export class PubSubPublisher {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly resiliency: Resiliency = NO_RESILIENCY,
+  ) {}
 
   /** The live broker for a name, with daprd's lookup errors. */
   lookup(pubsubName: string, topic: string): PubSub {
@@ -65,7 +70,8 @@ export class PubSubPublisher {
     }
     this.checkAllowed(req.pubsubName, req.topic);
     try {
-      await broker.publish({ topic: req.topic, data, contentType: raw ? req.contentType : 'application/cloudevents+json', metadata: req.metadata });
+      const msg = { topic: req.topic, data, contentType: raw ? req.contentType : 'application/cloudevents+json', metadata: req.metadata };
+      await this.resiliency.componentOutbound(req.pubsubName, () => broker.publish(msg), 'pubsub');
     } catch (e) {
       throw new RuntimeError('PUBSUB_PUBLISH_MESSAGE', req.topic, req.pubsubName, errMessage(e));
     }
@@ -109,12 +115,14 @@ export class PubSubPublisher {
     let failedEntries: { entryId: string; error: string }[];
     if (isBulkPublisher(broker) && broker.features().includes(PubSubFeature.BULK_PUBLISH)) {
       try {
-        failedEntries = (await broker.bulkPublish({ topic: req.topic, entries, metadata: req.metadata })).failedEntries;
+        const bulk = { topic: req.topic, entries, metadata: req.metadata };
+        failedEntries = (await this.resiliency.componentOutbound(req.pubsubName, () => broker.bulkPublish(bulk), 'pubsub')).failedEntries;
       } catch (e) {
         failedEntries = entries.map((x) => ({ entryId: x.entryId, error: errMessage(e) }));
       }
     } else {
-      const results = await Promise.allSettled(entries.map((e) => broker.publish({ topic: req.topic, data: e.data, contentType: e.contentType, metadata: e.metadata })));
+      const publishOne = (e: BulkPublishEntry) => this.resiliency.componentOutbound(req.pubsubName, () => broker.publish({ topic: req.topic, data: e.data, contentType: e.contentType, metadata: e.metadata }), 'pubsub');
+      const results = await Promise.allSettled(entries.map(publishOne));
       failedEntries = results.flatMap((r, i) => (r.status === 'rejected' ? [{ entryId: entries[i]!.entryId, error: errMessage(r.reason) }] : []));
     }
     if (failedEntries.length === 0) return { failedEntries };

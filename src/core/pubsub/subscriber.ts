@@ -7,6 +7,7 @@ import type { AppChannel } from '../../app-channel/types';
 import type { MessageHandler, Subscription } from '../../components/pubsub/types';
 import { errMessage, RuntimeError } from '../../errors/runtime-error';
 import type { CoreContext } from '../context';
+import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { BulkBatcher } from './bulk';
 import { type Deliver, RetryError, SubscriptionDelivery } from './delivery';
 import { Router } from './routing';
@@ -33,6 +34,7 @@ export class Subscriber {
   constructor(
     private readonly ctx: CoreContext,
     private readonly log: Logger,
+    private readonly resiliency: Resiliency = NO_RESILIENCY,
   ) {}
 
   /** Subscription resources that apply to this app (scopes already checked by the caller). */
@@ -87,7 +89,7 @@ export class Subscriber {
     const running: Running = { spec: full, stopped: false };
     this.streams.set(key, running);
     try {
-      const delivery = new SubscriptionDelivery(full, live.instance, new Router(full.rules, full.defaultRoute), this.log);
+      const delivery = new SubscriptionDelivery(full, live.instance, new Router(full.rules, full.defaultRoute), this.log, this.resiliency);
       running.subscription = await live.instance.subscribe({ topic: spec.topic, metadata: spec.metadata }, delivery.handler(deliver));
     } catch (e) {
       this.streams.delete(key);
@@ -136,7 +138,7 @@ export class Subscriber {
       return undefined;
     }
     try {
-      return new SubscriptionDelivery(spec, live.instance, new Router(spec.rules, spec.defaultRoute), this.log);
+      return new SubscriptionDelivery(spec, live.instance, new Router(spec.rules, spec.defaultRoute), this.log, this.resiliency);
     } catch (e) {
       this.log.error(`subscription to topic ${spec.topic} on pubsub ${spec.pubsubName}: ${errMessage(e)}; skipping`);
       return undefined;
