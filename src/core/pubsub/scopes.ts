@@ -23,7 +23,16 @@ function scopedFor(v: string | undefined, appId: string): string[] | undefined {
   return out;
 }
 
+/** Parsed once per component: its properties object never changes after init, and a process has one app id. */
+const cache = new WeakMap<Record<string, string>, TopicScopes>();
+
 export function topicScopes(props: Record<string, string>, appId: string): TopicScopes {
+  let scopes = cache.get(props);
+  if (!scopes) cache.set(props, (scopes = parseScopes(props, appId)));
+  return scopes;
+}
+
+function parseScopes(props: Record<string, string>, appId: string): TopicScopes {
   return {
     allowed: list(prop(props, 'allowedTopics')),
     protected: list(prop(props, 'protectedTopics')),
