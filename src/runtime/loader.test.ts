@@ -37,6 +37,7 @@ describe('resource loader', () => {
     const res = loadResources([d], log);
     expect(res.components.map((c) => c.manifest.metadata.name)).toEqual(['one', 'two', 'three']);
     expect(res.components[2]!.line).toBe(11);
+    expect(res.resiliencies.map((r) => [r.manifest.metadata.name, r.line])).toEqual([['s', 1]]);
   });
 
   it('stringifies scalar metadata values as daprd does', () => {

@@ -25,7 +25,15 @@ export const isEmpty = (d: PolicyDefinition): boolean => !d.timeoutMs && !d.retr
 export async function runPolicy<T>(def: PolicyDefinition, op: Operation<T>, log?: Logger): Promise<T> {
   if (isEmpty(def)) return runOnce(op);
   const limit = def.timeoutMs ? timeout(def.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }) : undefined;
-  const attempt = (signal: AbortSignal): Promise<T> => (limit ? limit.execute((ctx) => op(ctx.signal), signal) : op(signal));
+  // An operation that gives up because its signal fired failed by the timeout, whatever it says.
+  const bounded = async (signal: AbortSignal): Promise<T> => {
+    try {
+      return await op(signal);
+    } catch (e) {
+      throw signal.aborted ? new ResiliencyTimeoutError(def.timeoutMs!) : e;
+    }
+  };
+  const attempt = (signal: AbortSignal): Promise<T> => (limit ? limit.execute((ctx) => bounded(ctx.signal), signal) : op(signal));
   const guarded = def.breaker ? (signal: AbortSignal) => def.breaker!.execute(() => attempt(signal), signal) : attempt;
   try {
     if (!def.retry) return await guarded(NEVER_ABORTED);
