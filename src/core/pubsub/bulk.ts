@@ -1,11 +1,12 @@
 // Bulk subscribe: messages of one subscription are collected until maxMessagesCount or
 // maxAwaitDurationMs, grouped by route, and sent to the app in one call per route; each entry's
-// status settles its own message (daprd's bulk subscriber over a non-bulk broker).
+// status settles its own message (daprd's bulk subscriber over a non-bulk broker). The inbound
+// resiliency policies resend the entries the app asked to retry, only those.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AppBulkEvent, AppEventStatus } from '../../app-channel/types';
 import type { MessageHandler, PubSubMessage } from '../../components/pubsub/types';
-import type { DecodedEvent, SubscriptionDelivery } from './delivery';
+import { type DecodedEvent, RetryError, type SubscriptionDelivery } from './delivery';
 import { BULK_DEFAULTS } from './subscription';
 
 export type DeliverBulk = (ev: AppBulkEvent) => Promise<Map<string, AppEventStatus>>;
@@ -77,12 +78,17 @@ export class BulkBatcher {
         metadata: p.msg.metadata,
       })),
     };
-    let statuses: Map<string, AppEventStatus>;
+    const statuses = new Map<string, AppEventStatus>();
+    let entries = event.entries;
     try {
-      statuses = await this.deliverBulk(event);
+      await this.delivery.inbound(async () => {
+        const got = await this.deliverBulk({ ...event, entries });
+        for (const e of entries) statuses.set(e.entryId, got.get(e.entryId) ?? 'RETRY');
+        entries = entries.filter((e) => statuses.get(e.entryId) === 'RETRY');
+        if (entries.length > 0) throw new RetryError(`the app asked to retry ${entries.length} of the bulk's events`);
+      });
     } catch (e) {
-      this.log.warn(`error delivering a bulk of ${group.length} events on topic ${event.topic}: ${(e as Error).message}; they will be retried`);
-      statuses = new Map();
+      if (!(e instanceof RetryError)) this.log.warn(`error delivering a bulk of ${entries.length} events on topic ${event.topic}: ${(e as Error).message}; they will be retried`);
     }
     group.forEach((p, i) => {
       this.delivery.settle(p.msg, p.ev.cloudEvent, statuses.get(ids[i]!) ?? 'RETRY').then(p.resolve, p.reject);

@@ -42,15 +42,11 @@ export class SubscriptionDelivery {
       const event = this.appEvent(msg, ev);
       let status: AppEventStatus;
       try {
-        status = await this.resiliency.componentInbound(
-          this.spec.pubsubName,
-          async () => {
-            const s = await deliver(event);
-            if (s === 'RETRY') throw new RetryError(`the app asked to retry event ${String(ev.cloudEvent.id)}`);
-            return s;
-          },
-          'pubsub',
-        );
+        status = await this.inbound(async () => {
+          const s = await deliver(event);
+          if (s === 'RETRY') throw new RetryError(`the app asked to retry event ${String(ev.cloudEvent.id)}`);
+          return s;
+        });
       } catch (e) {
         if (!(e instanceof RetryError)) this.log.warn(`error delivering event ${String(ev.cloudEvent.id)} on topic ${msg.topic} to the app: ${(e as Error).message}; it will be retried`);
         status = 'RETRY';
@@ -89,6 +85,11 @@ export class SubscriptionDelivery {
       return undefined;
     }
     return { cloudEvent, path };
+  }
+
+  /** A delivery to the app under the broker's inbound policies. */
+  inbound<T>(op: () => Promise<T>): Promise<T> {
+    return this.resiliency.componentInbound(this.spec.pubsubName, op, 'pubsub');
   }
 
   appEvent(msg: PubSubMessage, ev: DecodedEvent): AppTopicEvent {

@@ -1,6 +1,7 @@
 // The component targets through the core: state calls and publishing under outbound policies,
 // deliveries to the app under inbound ones, with stores and brokers whose calls fail on cue.
-import type { AppEventStatus } from '../../app-channel/types';
+import pino from 'pino';
+import type { AppBulkEvent, AppEventStatus } from '../../app-channel/types';
 import { InMemoryPubSub } from '../../components/pubsub/in-memory';
 import type { PublishRequest } from '../../components/pubsub/types';
 import { InMemoryStateStore } from '../../components/state/in-memory';
@@ -10,6 +11,9 @@ import { RuntimeError } from '../../errors/runtime-error';
 import { resiliencyFrom } from '../../../test/resiliency';
 import { until } from '../../../test/wait';
 import { createCore } from '..';
+import { BulkBatcher } from '../pubsub/bulk';
+import { SubscriptionDelivery } from '../pubsub/delivery';
+import { Router } from '../pubsub/routing';
 import type { Resiliency } from './types';
 
 /** A state store whose calls fail while `failures` holds errors for them (by key, '*' any key). */
@@ -195,6 +199,33 @@ describe('pub/sub targets', () => {
     // Two attempts under the policy, then the broker's redelivery 150 ms later, then two more.
     expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(140);
     await stop();
+    await close();
+  });
+
+  it('resend only the entries of a bulk the app asked to retry', async () => {
+    const { brokers, close } = await setup();
+    const spec = { pubsubName: 'ps', topic: 'bulk', metadata: {}, rules: [{ match: '', path: 'orders' }], defaultRoute: '', deadLetterTopic: '', type: 'STREAMING' as const, bulkSubscribe: { enabled: true, maxMessagesCount: 3, maxAwaitDurationMs: 1000 } };
+    const delivery = new SubscriptionDelivery(spec, brokers.ps!, new Router(spec.rules), pino({ level: 'silent' }), resiliencyFrom(RESILIENCY));
+    const sent: string[][] = [];
+    const tries = new Map<string, number>();
+    const batcher = new BulkBatcher(
+      delivery,
+      async (ev: AppBulkEvent) => {
+        sent.push(ev.entries.map((e) => String((e.event as { id: string }).id)));
+        // Event b needs a second delivery; the others succeed at once.
+        return new Map(ev.entries.map((e) => {
+          const id = String((e.event as { id: string }).id);
+          tries.set(id, (tries.get(id) ?? 0) + 1);
+          return [e.entryId, id === 'b' && tries.get(id) === 1 ? 'RETRY' : 'SUCCESS'];
+        }));
+      },
+      pino({ level: 'silent' }),
+    );
+    const handle = batcher.handler();
+    const msg = (id: string) => ({ topic: 'bulk', data: Buffer.from(JSON.stringify({ id, specversion: '1.0', source: 's', type: 't', data: {} })), metadata: {} });
+    await Promise.all(['a', 'b', 'c'].map((id) => handle(msg(id))));
+    expect(sent).toEqual([['a', 'b', 'c'], ['b']]);
+    batcher.close();
     await close();
   });
 });
