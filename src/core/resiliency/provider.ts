@@ -41,7 +41,8 @@ export class ResiliencyProvider implements Resiliency {
 
   app<T>(appId: string, op: Operation<T>, endpoint: string = appId): Promise<T> {
     const named = this.spec.apps.get(appId);
-    const names = named ?? this.cached(`app\0${appId}`, () => this.defaults(['App']));
+    // The defaults are the same for every app: one cache entry, whatever ids callers send.
+    const names = named ?? this.cached('app', () => this.defaults(['App']));
     const def = this.definition(`app[${appId}]`, names);
     if (names.circuitBreaker) def.breaker = this.endpointBreaker(appId, endpoint, names.circuitBreaker, named?.circuitBreakerCacheSize);
     return runPolicy(def, op, this.log);
