@@ -1,6 +1,6 @@
 // The Configuration resource (`--config <file>`, kind: Configuration). Only what the runtime acts
-// on so far is read: spec.secrets.scopes. Other spec keys are accepted and ignored; a malformed
-// file stops startup with file:line, like a bad component manifest.
+// on so far is read: spec.secrets.scopes and spec.nameResolution. Other spec keys are accepted and
+// ignored; a malformed file stops startup with file:line, like a bad component manifest.
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
@@ -17,6 +17,14 @@ const secretScopeSchema = z.object({
 });
 export type SecretScopeConfig = z.infer<typeof secretScopeSchema>;
 
+/** spec.nameResolution: which resolver finds other apps' sidecars, and its free-form configuration. */
+const nameResolutionSchema = z.object({
+  component: z.string().default(''),
+  version: z.string().default(''),
+  configuration: z.unknown().optional(),
+});
+export type NameResolutionConfig = z.infer<typeof nameResolutionSchema>;
+
 const configurationSchema = z.object({
   apiVersion: z.string().min(1),
   kind: z.literal('Configuration'),
@@ -27,6 +35,7 @@ const configurationSchema = z.object({
         .object({ scopes: z.array(secretScopeSchema).nullish().transform((v) => v ?? []) })
         .nullish()
         .transform((v) => v ?? { scopes: [] }),
+      nameResolution: nameResolutionSchema.nullish(),
     })
     .loose()
     .nullish()
@@ -35,11 +44,14 @@ const configurationSchema = z.object({
 
 export interface RuntimeConfiguration {
   secrets: { scopes: SecretScopeConfig[] };
+  /** Unset: the mode's default resolver. Several files: the last one that sets it. */
+  nameResolution?: NameResolutionConfig;
 }
 
 /** Reads every --config file (each may hold several YAML documents) into one configuration. */
 export function loadConfiguration(files: readonly string[]): RuntimeConfiguration {
   const scopes: SecretScopeConfig[] = [];
+  let nameResolution: NameResolutionConfig | undefined;
   for (const file of files) {
     let text: string;
     try {
@@ -72,7 +84,8 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
         }
         scopes.push(scope);
       }
+      if (parsed.data.spec.nameResolution?.component) nameResolution = parsed.data.spec.nameResolution;
     }
   }
-  return { secrets: { scopes } };
+  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}) };
 }

@@ -1,0 +1,194 @@
+// nameresolution.sqlite: one SQLite file shared by the sidecars of one host (contrib's
+// nameresolution/sqlite, same table layout, so a daprd using the same file finds us and we find it).
+// Each sidecar registers a row {registration_id, address, app_id, namespace, last_update} at init,
+// refreshes last_update in the background and deletes the row at close; a row not refreshed within
+// updateInterval is dead. Resolve round-robins over the live rows of an app id.
+// Beyond contrib: a nullable `pid` column (added when missing), so a row whose same-host process is
+// gone (SIGKILL, crash) is skipped and removed at once instead of after updateInterval.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import type { ResolvedAddress } from '../../../core/invoke/types';
+import { durationMs, parseMetadata } from '../../metadata';
+import { joinHostPort, RoundRobin, splitHostPort } from '../address';
+import { NoAddressError, type NameResolver, type ResolveRequest, type ResolverMetadata, stringConfig } from '../types';
+
+/** Where sidecars of one user meet when the configuration names no file (daprd's ~/.dapr layout). */
+export const defaultRegistryPath = (): string => join(homedir(), '.dapr', 'nr.db');
+
+const IDENTIFIER = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const identifier = (what: string) => z.string().regex(IDENTIFIER, `invalid identifier for ${what}`);
+
+const schema = z.object({
+  connectionString: z.string().optional(),
+  tableName: identifier('table name').default('hosts'),
+  metadataTableName: identifier('metadata table name').default('metadata'),
+  updateInterval: durationMs().default(5000),
+  cleanupInterval: durationMs().default(3_600_000),
+  cleanupIntervalInSeconds: durationMs().optional(),
+  timeout: durationMs().default(1000),
+  busyTimeout: durationMs().default(800),
+});
+
+/** "file:/x/nr.db?_pragma=..." → "/x/nr.db" (contrib accepts both spellings); ":memory:" stays. */
+export function registryPath(connectionString: string | undefined): string {
+  if (!connectionString) return defaultRegistryPath();
+  let p = connectionString.trim();
+  if (p.startsWith('file:')) p = p.slice('file:'.length);
+  const q = p.indexOf('?');
+  if (q >= 0) p = p.slice(0, q);
+  return p === '' ? ':memory:' : p;
+}
+
+/** All readers of the file are on this host: loopback reaches a server bound to every interface. */
+function sameHostAddress(listen: string | undefined): string {
+  if (!listen || listen === '0.0.0.0') return '127.0.0.1';
+  return listen === '::' ? '::1' : listen;
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/** False only when the process is certainly gone (a pid from another user is alive: EPERM). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+interface HostRow {
+  registration_id: string;
+  address: string;
+  pid: number | null;
+}
+
+export class SqliteResolver implements NameResolver {
+  private db?: Database;
+  private registrationId?: string;
+  private address?: string;
+  private appId = '';
+  private namespace = '';
+  private table = 'hosts';
+  private updateSeconds = 5;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly turn = new RoundRobin();
+  /** The file in use (for logs and tests). */
+  path = '';
+
+  async init(md: ResolverMetadata): Promise<void> {
+    const cfg = parseMetadata(schema, stringConfig(md.configuration, 'sqlite'));
+    if (cfg.updateInterval % 1000 !== 0) throw new Error('nameResolution sqlite: update interval must not contain fractions of seconds');
+    if (cfg.updateInterval - cfg.timeout < 1000) throw new Error('nameResolution sqlite: update interval must be at least 1s greater than timeout');
+    this.table = cfg.tableName;
+    this.updateSeconds = cfg.updateInterval / 1000;
+    this.path = registryPath(cfg.connectionString);
+    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    const db = new Database(this.path, { timeout: cfg.busyTimeout });
+    this.db = db;
+    try {
+      if (this.path !== ':memory:') db.pragma('journal_mode = WAL');
+      this.migrate(cfg.metadataTableName);
+      this.collectGarbage();
+      const { instance } = md;
+      if (instance.appId && instance.daprInternalPort > 0) {
+        this.appId = instance.appId;
+        this.namespace = instance.namespace;
+        this.address = joinHostPort(sameHostAddress(instance.listenAddress), instance.daprInternalPort);
+        this.register();
+        // Refresh at half the interval: last_update has whole-second precision.
+        this.timers.push(setInterval(() => this.renew(), cfg.updateInterval / 2).unref());
+      }
+      this.timers.push(setInterval(() => this.collectGarbage(), cfg.cleanupIntervalInSeconds ?? cfg.cleanupInterval).unref());
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  async resolve(req: ResolveRequest): Promise<ResolvedAddress> {
+    const db = this.db;
+    if (!db) throw new Error('name resolver sqlite is not initialized');
+    const rows = db
+      .prepare(
+        `SELECT registration_id, address, pid FROM ${this.table}
+         WHERE app_id = ? AND namespace = ? AND unixepoch(CURRENT_TIMESTAMP) - last_update < ?
+         ORDER BY registration_id`,
+      )
+      .all(req.id, req.namespace, this.updateSeconds) as HostRow[];
+    const live = rows.filter((r) => {
+      if (r.pid === null || !isLoopback(splitHostPort(r.address).host) || processAlive(r.pid)) return true;
+      db.prepare(`DELETE FROM ${this.table} WHERE registration_id = ?`).run(r.registration_id);
+      return false;
+    });
+    if (live.length === 0) throw new NoAddressError('no host found with the given ID');
+    return splitHostPort(this.turn.pick(`${req.namespace}/${req.id}`, live).address);
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const db = this.db;
+    this.db = undefined;
+    if (!db) return;
+    try {
+      if (this.registrationId) db.prepare(`DELETE FROM ${this.table} WHERE registration_id = ?`).run(this.registrationId);
+    } finally {
+      this.registrationId = undefined;
+      db.close();
+    }
+  }
+
+  private migrate(metadataTable: string): void {
+    const db = this.db!;
+    db.transaction(() => {
+      db.exec(`CREATE TABLE IF NOT EXISTS ${metadataTable} (key text NOT NULL PRIMARY KEY, value text NOT NULL)`);
+      const level = db.prepare(`SELECT value FROM ${metadataTable} WHERE key = 'nr-migrations'`).get() as { value: string } | undefined;
+      if (Number(level?.value ?? 0) < 1) {
+        db.exec(`CREATE TABLE IF NOT EXISTS ${this.table} (
+            registration_id TEXT NOT NULL PRIMARY KEY,
+            address TEXT NOT NULL,
+            app_id TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            last_update INTEGER NOT NULL
+          );
+          CREATE UNIQUE INDEX IF NOT EXISTS ${this.table}_address_idx ON ${this.table} (address);
+          CREATE INDEX IF NOT EXISTS ${this.table}_last_update_idx ON ${this.table} (last_update);`);
+        db.prepare(`REPLACE INTO ${metadataTable} (key, value) VALUES ('nr-migrations', '1')`).run();
+      }
+      const columns = db.prepare(`SELECT name FROM pragma_table_info('${this.table}')`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'pid')) db.exec(`ALTER TABLE ${this.table} ADD COLUMN pid INTEGER`);
+    }).immediate();
+  }
+
+  private register(): void {
+    this.registrationId = randomUUID();
+    // The address is unique: a new registration takes over a dead one left on the same address.
+    this.db!.prepare(
+      `REPLACE INTO ${this.table} (registration_id, address, app_id, namespace, last_update, pid)
+       VALUES (?, ?, ?, ?, unixepoch(CURRENT_TIMESTAMP), ?)`,
+    ).run(this.registrationId, this.address, this.appId, this.namespace, process.pid);
+  }
+
+  private renew(): void {
+    try {
+      const r = this.db?.prepare(`UPDATE ${this.table} SET last_update = unixepoch(CURRENT_TIMESTAMP) WHERE registration_id = ?`).run(this.registrationId);
+      // Removed by another sidecar's cleanup (this process stalled past the interval): register again.
+      if (r && r.changes === 0) this.register();
+    } catch {
+      /* a busy or briefly unavailable file: the next tick tries again */
+    }
+  }
+
+  private collectGarbage(): void {
+    try {
+      this.db?.prepare(`DELETE FROM ${this.table} WHERE unixepoch(CURRENT_TIMESTAMP) - last_update >= ?`).run(this.updateSeconds * 2);
+    } catch {
+      /* as above */
+    }
+  }
+}
