@@ -15,6 +15,10 @@ export interface Flags {
   appMaxConcurrency: number;
   daprHttpPort: number;
   daprGrpcPort: number;
+  /** --dapr-internal-grpc-port (sidecar to sidecar); unset or 0: daprd's stable port for the app id, else any free one. */
+  daprInternalGrpcPort?: number;
+  /** --dapr-internal-grpc-listen-address; '' = every interface, as daprd. */
+  daprInternalGrpcListenAddress: string;
   layottoGrpcPort: number;
   listenAddresses: string[];
   resourcesPaths: string[];
@@ -60,8 +64,6 @@ const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').fi
 
 /** daprd flags accepted for compatibility whose features are not implemented yet. */
 const ACCEPTED_UNUSED = [
-  'dapr-internal-grpc-port',
-  'dapr-internal-grpc-listen-address',
   'dapr-public-port',
   'dapr-public-listen-address',
   'metrics-listen-address',
@@ -97,6 +99,8 @@ export function buildCommand(): Command {
     .addOption(new Option('--app-max-concurrency <n>', 'max concurrent calls into the app (-1 = unlimited)').argParser(int).default(-1))
     .addOption(new Option('--dapr-http-port <port>', 'Dapr HTTP API port').argParser(port('--dapr-http-port')).default(3500))
     .addOption(new Option('--dapr-grpc-port <port>', 'Dapr gRPC API port').argParser(port('--dapr-grpc-port')).default(50001))
+    .addOption(new Option('--dapr-internal-grpc-port <port>', 'sidecar-to-sidecar gRPC port (default: a stable free port per app id)').argParser(port('--dapr-internal-grpc-port')))
+    .addOption(new Option('--dapr-internal-grpc-listen-address <address>', 'address the sidecar-to-sidecar server listens on (default: all)').default(''))
     .addOption(new Option('--layotto-grpc-port <port>', 'Layotto gRPC API port (0 turns it off)').argParser(port('--layotto-grpc-port')).default(34904))
     .addOption(new Option('--dapr-listen-addresses <list>', 'comma-separated addresses the APIs listen on (default: all)').argParser(collect))
     .addOption(new Option('--resources-path <dir>', 'directory of resource YAML files (repeatable)').argParser(collect))
@@ -135,6 +139,8 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
     appMaxConcurrency: o.appMaxConcurrency,
     daprHttpPort: o.daprHttpPort,
     daprGrpcPort: o.daprGrpcPort,
+    daprInternalGrpcPort: o.daprInternalGrpcPort || undefined,
+    daprInternalGrpcListenAddress: o.daprInternalGrpcListenAddress,
     layottoGrpcPort: o.layottoGrpcPort,
     listenAddresses: o.daprListenAddresses ?? [],
     resourcesPaths: [...(o.resourcesPath ?? []), ...(o.componentsPath ?? [])],
