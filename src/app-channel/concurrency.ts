@@ -34,6 +34,26 @@ export class Semaphore {
     }
   }
 
+  /**
+   * Like run(), for a call whose answer streams: the caller gets `value` as soon as `start` gives
+   * it, while the slot stays taken until `done` (the answer read to its end, or dropped) settles.
+   */
+  hold<T>(start: () => Promise<{ value: T; done: Promise<unknown> }>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      void this.run(async () => {
+        let started: { value: T; done: Promise<unknown> };
+        try {
+          started = await start();
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        resolve(started.value);
+        await started.done.catch(() => undefined);
+      });
+    });
+  }
+
   private acquire(): Promise<void> | void {
     if (this.active < this.limit) {
       this.active++;

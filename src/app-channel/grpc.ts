@@ -19,6 +19,9 @@ import {
   subscriptionsFromDapr,
   subscriptionsFromLayotto,
 } from './grpc-messages';
+import { invokeResponseOf, onInvokeRequest, type OnInvokeOutcome } from './grpc-invoke';
+import { metadataOf } from '../api/grpc/invoke-metadata';
+import type { InvokeRequest, InvokeResponse } from '../core/invoke/types';
 import type { AppBulkEvent, AppChannel, AppChannelOptions, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
 
 type Json = Record<string, unknown>;
@@ -27,7 +30,7 @@ type Method = grpc.MethodDefinition<Json, Json>;
 export const DAPR_APPCALLBACK_PROTO = 'dapr/proto/runtime/v1/appcallback.proto';
 
 interface Methods {
-  dapr: { list: Method; onTopicEvent: Method; onBulk: Method; onBulkAlpha1: Method };
+  dapr: { list: Method; onTopicEvent: Method; onBulk: Method; onBulkAlpha1: Method; onInvoke: Method; healthCheck: Method };
   layotto: { list: Method; onTopicEvent: Method };
 }
 
@@ -45,6 +48,8 @@ function appCallbackMethods(): Methods {
       onTopicEvent: daprService('AppCallback').OnTopicEvent!,
       onBulk: daprService('AppCallback').OnBulkTopicEvent!,
       onBulkAlpha1: daprService('AppCallbackAlpha').OnBulkTopicEventAlpha1!,
+      onInvoke: daprService('AppCallback').OnInvoke!,
+      healthCheck: daprService('AppCallbackHealthCheck').HealthCheck!,
     },
     layotto: { list: layotto.ListTopicSubscriptions!, onTopicEvent: layotto.OnTopicEvent! },
   };
@@ -85,7 +90,8 @@ export class GrpcAppChannel implements AppChannel {
         ? // daprd talks TLS to a grpcs app without verifying its certificate.
           grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false, checkServerIdentity: () => undefined })
         : grpc.credentials.createInsecure();
-    this.client = new grpc.Client(target(opts.address, opts.port), credentials);
+    const limits = opts.maxBodySize ? { 'grpc.max_receive_message_length': opts.maxBodySize, 'grpc.max_send_message_length': opts.maxBodySize } : {};
+    this.client = new grpc.Client(target(opts.address, opts.port), credentials, limits);
     this.slots = new Semaphore(opts.maxConcurrency);
   }
 
@@ -185,6 +191,59 @@ export class GrpcAppChannel implements AppChannel {
       }
     }
     return out;
+  }
+
+  /**
+   * A service invocation through Dapr's AppCallback.OnInvoke (Layotto's AppCallback has none). The
+   * body is read whole (one unary message); every outcome is an answer, never a rejection, except
+   * an abort by the caller.
+   */
+  async invoke(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
+    const data = Buffer.concat(await req.body.toArray());
+    signal?.throwIfAborted();
+    const md = metadataOf(req.headers, { fromHttp: true });
+    if (this.opts.appApiToken) md.set('dapr-api-token', this.opts.appApiToken);
+    const method = this.rpc.dapr.onInvoke;
+    const outcome = await this.slots.run(
+      () =>
+        new Promise<OnInvokeOutcome>((resolve, reject) => {
+          const o: OnInvokeOutcome = {};
+          let call: grpc.ClientUnaryCall;
+          try {
+            call = this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, onInvokeRequest(req, data), md, {}, (err, res) => {
+              if (err) o.err = err;
+              else o.res = res;
+            });
+          } catch (e) {
+            reject(e);
+            return;
+          }
+          const abort = () => call.cancel();
+          signal?.addEventListener('abort', abort, { once: true });
+          call.on('metadata', (m) => (o.headers = m));
+          // 'status' follows the callback: the outcome is complete, trailers included.
+          call.on('status', (s) => {
+            signal?.removeEventListener('abort', abort);
+            if (signal?.aborted) return reject(signal.reason);
+            o.trailers = s.metadata;
+            resolve(o);
+          });
+        }),
+    );
+    return invokeResponseOf(outcome);
+  }
+
+  /** AppCallbackHealthCheck.HealthCheck answering OK (outside the concurrency cap, as daprd probes). */
+  probeHealth(signal: AbortSignal): Promise<boolean> {
+    const method = this.rpc.dapr.healthCheck;
+    return new Promise((resolve) => {
+      try {
+        const call = this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, {}, new grpc.Metadata(), {}, (err) => resolve(!err));
+        signal.addEventListener('abort', () => call.cancel(), { once: true });
+      } catch {
+        resolve(false);
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,10 @@
 // checks, as daprd's app TLS skips verification); h2c uses undici's H2CClient, real HTTP/2 with
 // prior knowledge over one multiplexed connection. No request timeouts: like daprd, a slow app is
 // waited for (resiliency policies are the caller's business).
+import { finished } from 'node:stream/promises';
 import { H2CClient, Pool, type Dispatcher } from 'undici';
+import { requestHeaders, requestPath, responseOf } from '../core/invoke/http-wire';
+import type { InvokeRequest, InvokeResponse } from '../core/invoke/types';
 import { Semaphore } from './concurrency';
 import { deliveryHeaders, withPubsubName } from './headers';
 import { parseSubscribeResponse } from './http-subscriptions';
@@ -88,10 +91,12 @@ function hostForUrl(address: string): string {
   return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
 }
 
+const originOf = (opts: AppChannelOptions): string =>
+  `${opts.protocol.toLowerCase() === 'https' ? 'https' : 'http'}://${hostForUrl(opts.address)}:${opts.port}`;
+
 function makeDispatcher(opts: AppChannelOptions): Dispatcher {
   const protocol = opts.protocol.toLowerCase();
-  const scheme = protocol === 'https' ? 'https' : 'http';
-  const origin = `${scheme}://${hostForUrl(opts.address)}:${opts.port}`;
+  const origin = originOf(opts);
   const common = { headersTimeout: 0, bodyTimeout: 0 };
   if (protocol === 'h2c') return new H2CClient(origin, common);
   if (protocol === 'https') return new Pool(origin, { ...common, connect: { rejectUnauthorized: false } });
@@ -158,6 +163,35 @@ export class HttpAppChannel implements AppChannel {
     const pairs = deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, appApiToken: this.opts.appApiToken });
     const { status, text } = await this.send('POST', appPath(ev.path), httpHeaders(pairs, 'application/json'), JSON.stringify(envelope));
     return bulkStatusesFromHttp(status, text, ev.entries.map((e) => e.entryId));
+  }
+
+  /** A service invocation: the request streamed to the app, its answer streamed back. */
+  invoke(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
+    // Go's HTTP client cannot send CONNECT; NONE is no verb at all (daprd: "invalid HTTP verb").
+    if (!req.verb || req.verb === 'NONE' || req.verb === 'CONNECT') return Promise.reject(new Error('invalid HTTP verb'));
+    const path = requestPath('', req.method, req.query);
+    const headers = requestHeaders(req, this.opts.appApiToken ? { 'dapr-api-token': this.opts.appApiToken } : {});
+    return this.slots.hold(async () => {
+      try {
+        const res = await this.dispatcher.request({ method: req.verb, path, headers, body: req.body, signal });
+        return { value: responseOf(res), done: finished(res.body) };
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        // As Go words a client error: the request, then the cause.
+        throw new Error(`${req.verb} "${originOf(this.opts)}${path}": ${(e as Error).message}`, { cause: e });
+      }
+    });
+  }
+
+  /** GET --app-health-check-path; healthy on 2xx (outside the concurrency cap, as daprd probes). */
+  async probeHealth(signal: AbortSignal): Promise<boolean> {
+    try {
+      const res = await this.dispatcher.request({ method: 'GET', path: appPath(this.opts.healthCheckPath ?? '/healthz'), signal });
+      await res.body.dump();
+      return is2xx(res.statusCode);
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {

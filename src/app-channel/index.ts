@@ -7,6 +7,7 @@ export type * from './types';
 export { GrpcAppChannel } from './grpc';
 export { HttpAppChannel } from './http';
 export { Semaphore } from './concurrency';
+export { AppHealth, HealthCheckedChannel, healthChecked, type AppHealthOptions } from './health';
 
 export const APP_PROTOCOLS = ['http', 'https', 'h2c', 'grpc', 'grpcs'] as const;
 

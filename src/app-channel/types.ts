@@ -1,6 +1,7 @@
 // The app channel: how the sidecar calls the app (daprd's pkg/channel). One implementation per
 // app protocol (HTTP via undici, gRPC via Dapr's AppCallback or Layotto's AppCallback); the core
 // sees only this interface, never a protocol.
+import type { Invoker } from '../core/invoke/types';
 
 /** A subscription the app declared (GET /dapr/subscribe, ListTopicSubscriptions). */
 export interface AppSubscription {
@@ -59,7 +60,11 @@ export interface AppBulkEvent {
   entries: AppBulkEntry[];
 }
 
-export interface AppChannel {
+/**
+ * The app channel. As an Invoker it is service invocation's local target: HTTP apps get the
+ * request as it came (verb, path, query, headers, streamed body), gRPC apps AppCallback.OnInvoke.
+ */
+export interface AppChannel extends Invoker {
   /** 'http' | 'grpc' (Dapr AppCallback) | 'layotto' (spec.proto.runtime.v1.AppCallback). */
   readonly kind: string;
   /**
@@ -76,6 +81,11 @@ export interface AppChannel {
   deliverEvent(ev: AppTopicEvent): Promise<AppEventStatus>;
   /** Delivers a bulk event; statuses by entry id (a missing entry counts as RETRY). */
   deliverBulk(ev: AppBulkEvent): Promise<Map<string, AppEventStatus>>;
+  /**
+   * One health probe (--enable-app-health-check): HTTP GET of the health check path answering 2xx,
+   * gRPC AppCallbackHealthCheck.HealthCheck answering OK. Resolves false for any failure.
+   */
+  probeHealth(signal: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -89,4 +99,8 @@ export interface AppChannelOptions {
   maxConcurrency?: number;
   /** APP_API_TOKEN: sent to the app as dapr-api-token. */
   appApiToken?: string;
+  /** --max-body-size: the largest gRPC message to or from the app (grpc-js's own default otherwise). */
+  maxBodySize?: number;
+  /** --app-health-check-path for HTTP apps (default /healthz). */
+  healthCheckPath?: string;
 }

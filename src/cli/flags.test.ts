@@ -45,7 +45,16 @@ describe('daprd flags', () => {
     expect(f.ignored).toEqual(['placement-host-address', 'enable-mtls']);
   });
 
+  it('reads the app health check flags in daprd units (interval s, timeout ms)', () => {
+    expect(parse([]).appHealth).toEqual({ enabled: false, path: '/healthz', intervalMs: 5000, timeoutMs: 500, threshold: 3 });
+    const f = parse(['--enable-app-health-check', '--app-health-check-path', '/ready', '--app-health-probe-interval', '2', '--app-health-probe-timeout', '300', '--app-health-threshold', '1']);
+    expect(f.appHealth).toEqual({ enabled: true, path: '/ready', intervalMs: 2000, timeoutMs: 300, threshold: 1 });
+    expect(f.ignored).toEqual([]);
+  });
+
   it.each([
+    [['--enable-app-health-check', '--app-health-probe-interval', '1', '--app-health-probe-timeout', '1500'], /probe timeouts must be smaller than probe intervals/],
+    [['--app-health-threshold', '0'], /positive integer/],
     [['--dapr-http-port', 'abc'], /port number/],
     [['--dapr-http-port', '70000'], /port number/],
     [['--max-body-size', 'lots'], /invalid size/],

@@ -13,6 +13,8 @@ export interface Flags {
   appProtocol: AppProtocol;
   appChannelAddress: string;
   appMaxConcurrency: number;
+  /** --enable-app-health-check and its probe settings (daprd's units: interval s, timeout ms). */
+  appHealth: { enabled: boolean; path: string; intervalMs: number; timeoutMs: number; threshold: number };
   daprHttpPort: number;
   daprGrpcPort: number;
   /** --dapr-internal-grpc-port (sidecar to sidecar); unset or 0: daprd's stable port for the app id, else any free one. */
@@ -72,10 +74,6 @@ const ACCEPTED_UNUSED = [
   'dapr-http-read-buffer-size',
   'unix-domain-socket',
   'dapr-block-shutdown-duration',
-  'app-health-check-path',
-  'app-health-probe-interval',
-  'app-health-probe-timeout',
-  'app-health-threshold',
   'allowed-origins',
   'placement-host-address',
   'scheduler-host-address',
@@ -87,7 +85,12 @@ const ACCEPTED_UNUSED = [
   'app-binding-options-timeout',
   'actors-disseminate-timeout',
 ];
-const ACCEPTED_UNUSED_BOOL = ['enable-profiling', 'enable-app-health-check', 'enable-mtls', 'app-ssl', 'wait'];
+const ACCEPTED_UNUSED_BOOL = ['enable-profiling', 'enable-mtls', 'app-ssl', 'wait'];
+
+const positive = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive integer.`);
+  return Number(v);
+};
 
 export function buildCommand(): Command {
   const cmd = new Command('layotto-ts')
@@ -97,6 +100,11 @@ export function buildCommand(): Command {
     .addOption(new Option('--app-protocol <protocol>', 'protocol of the app channel').choices(['http', 'https', 'grpc', 'grpcs', 'h2c']).default('http'))
     .addOption(new Option('--app-channel-address <address>', 'network address the application listens on').default('127.0.0.1'))
     .addOption(new Option('--app-max-concurrency <n>', 'max concurrent calls into the app (-1 = unlimited)').argParser(int).default(-1))
+    .addOption(new Option('--enable-app-health-check [bool]', 'probe the app and hold calls to it while it is unhealthy').argParser(bool).default(false))
+    .addOption(new Option('--app-health-check-path <path>', 'path probed on HTTP apps').default('/healthz'))
+    .addOption(new Option('--app-health-probe-interval <s>', 'seconds between health probes').argParser(positive('--app-health-probe-interval')).default(5))
+    .addOption(new Option('--app-health-probe-timeout <ms>', 'milliseconds a health probe may take').argParser(positive('--app-health-probe-timeout')).default(500))
+    .addOption(new Option('--app-health-threshold <n>', 'failed probes in a row before the app counts as unhealthy').argParser(positive('--app-health-threshold')).default(3))
     .addOption(new Option('--dapr-http-port <port>', 'Dapr HTTP API port').argParser(port('--dapr-http-port')).default(3500))
     .addOption(new Option('--dapr-grpc-port <port>', 'Dapr gRPC API port').argParser(port('--dapr-grpc-port')).default(50001))
     .addOption(new Option('--dapr-internal-grpc-port <port>', 'sidecar-to-sidecar gRPC port (default: a stable free port per app id)').argParser(port('--dapr-internal-grpc-port')))
@@ -131,12 +139,22 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
   const ignored = [...ACCEPTED_UNUSED, ...ACCEPTED_UNUSED_BOOL].filter((n) => o[camel(n)] !== undefined);
   const legacyMb = o.daprHttpMaxRequestSize as number | undefined;
   const maxBodySizeFromFlag = cmd.getOptionValueSource('maxBodySize') === 'cli';
+  if (o.enableAppHealthCheck && o.appHealthProbeTimeout > o.appHealthProbeInterval * 1000) {
+    cmd.error('error: app health checks probe timeouts must be smaller than probe intervals');
+  }
   return {
     appId: o.appId,
     appPort: o.appPort,
     appProtocol: o.appProtocol,
     appChannelAddress: o.appChannelAddress,
     appMaxConcurrency: o.appMaxConcurrency,
+    appHealth: {
+      enabled: o.enableAppHealthCheck,
+      path: o.appHealthCheckPath,
+      intervalMs: o.appHealthProbeInterval * 1000,
+      timeoutMs: o.appHealthProbeTimeout,
+      threshold: o.appHealthThreshold,
+    },
     daprHttpPort: o.daprHttpPort,
     daprGrpcPort: o.daprGrpcPort,
     daprInternalGrpcPort: o.daprInternalGrpcPort || undefined,

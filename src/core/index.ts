@@ -9,6 +9,7 @@ import { ConfigurationCore } from './configuration';
 import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
 import { PubSubCore, subscriptionInfo } from './pubsub';
+import { InvokeCore, type RemoteInvokers } from './invoke';
 import pino, { type Logger } from 'pino';
 import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
 
@@ -22,6 +23,7 @@ export interface Core {
   sequencer: SequencerCore;
   configuration: ConfigurationCore;
   pubsub: PubSubCore;
+  invoke: InvokeCore;
 }
 
 /** Runtime configuration the core needs beyond the components (from the Configuration resource). */
@@ -31,6 +33,8 @@ export interface CoreOptions {
   log?: Logger;
   /** Policies from the Resiliency resources; every operation runs once without them. */
   resiliency?: Resiliency;
+  /** How to reach an app behind another sidecar (service invocation). */
+  remoteInvokers?: RemoteInvokers;
 }
 
 export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptions = {}): Core {
@@ -46,6 +50,7 @@ export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptio
     sequencer: new SequencerCore(ctx),
     configuration: new ConfigurationCore(ctx, app),
     pubsub,
+    invoke: new InvokeCore(ctx, { resiliency, remote: opts.remoteInvokers }),
   };
 }
 

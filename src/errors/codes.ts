@@ -38,6 +38,8 @@ export const ERRORS = {
     Grpc.NOT_FOUND,
     'failed getting app id either from the URL path or the header dapr-app-id',
   ),
+  /** Any failure to reach an invocation target (args: target id, reason), as daprd's ErrDirectInvoke. */
+  DIRECT_INVOKE: row('ERR_DIRECT_INVOKE', 500, Grpc.INTERNAL, 'failed to invoke, id: %s, err: %s'),
   HEALTH_NOT_READY: row('ERR_HEALTH_NOT_READY', 500, Grpc.INTERNAL, 'dapr is not ready'),
   HEALTH_APPID_NOT_MATCH: row('ERR_HEALTH_APPID_NOT_MATCH', 500, Grpc.INTERNAL, 'dapr app-id does not match'),
   OUTBOUND_HEALTH_NOT_READY: row('ERR_OUTBOUND_HEALTH_NOT_READY', 500, Grpc.INTERNAL, 'dapr outbound is not ready'),

@@ -81,6 +81,16 @@ export function toGrpc(e: unknown): ServiceError {
   return asServiceError(code, err.message, md);
 }
 
+/**
+ * A status with one google.rpc.ErrorInfo detail that is not from the error table (an invoked HTTP
+ * app's failure as daprd reports it over gRPC); `metadata` is sent along as trailers.
+ */
+export function statusWithErrorInfo(code: number, message: string, info: { reason: string; metadata: Record<string, string> }, metadata = new Metadata()): ServiceError {
+  const detail = { type_url: 'type.googleapis.com/google.rpc.ErrorInfo', value: ErrorInfoMsg.encode({ ...info, domain: 'dapr.io' }).finish() };
+  metadata.set('grpc-status-details-bin', Buffer.from(StatusMsg.encode({ code, message, details: [detail] }).finish()));
+  return asServiceError(code, message, metadata);
+}
+
 /** Layotto API status: Layotto's own code and message where they differ, no details. */
 export function toLayottoGrpc(e: unknown): ServiceError {
   const err = asRuntimeError(e);

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments, isNode } from 'yaml';
 import type { Logger } from 'pino';
-import { componentSchema, type ComponentManifest, KNOWN_KINDS, resiliencySchema, type ResiliencyManifest, subscriptionSchema, type SubscriptionManifest } from './manifest';
+import { componentSchema, type ComponentManifest, httpEndpointSchema, type HttpEndpointManifest, KNOWN_KINDS, resiliencySchema, type ResiliencyManifest, subscriptionSchema, type SubscriptionManifest } from './manifest';
 
 export class ManifestError extends Error {
   constructor(
@@ -40,8 +40,15 @@ export interface LoadedResiliency {
   lineOf: (path: (string | number)[]) => number;
 }
 
+export interface LoadedHttpEndpoint {
+  manifest: HttpEndpointManifest;
+  file: string;
+  line: number;
+}
+
 export interface LoadResult {
   components: LoadedComponent[];
+  httpEndpoints: LoadedHttpEndpoint[];
   subscriptions: LoadedSubscription[];
   resiliencies: LoadedResiliency[];
   /** Errors in manifests that set ignoreErrors: reported, not fatal. */
@@ -68,7 +75,7 @@ export function listManifestFiles(dirs: string[]): string[] {
 
 /** Loads every manifest; throws the first fatal ManifestError. */
 export function loadResources(dirs: string[], log: Logger): LoadResult {
-  const result: LoadResult = { components: [], subscriptions: [], resiliencies: [], ignored: [] };
+  const result: LoadResult = { components: [], httpEndpoints: [], subscriptions: [], resiliencies: [], ignored: [] };
   for (const file of listManifestFiles(dirs)) loadFile(file, log, result);
   return result;
 }
@@ -108,6 +115,15 @@ export function loadFile(file: string, log: Logger, result: LoadResult): void {
         throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
       }
       result.resiliencies.push({ manifest: res.data, file, line: docLine, lineOf });
+      continue;
+    }
+    if (kind === 'HTTPEndpoint') {
+      const ep = httpEndpointSchema.safeParse(value);
+      if (!ep.success) {
+        const issue = ep.error.issues[0]!;
+        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
+      }
+      result.httpEndpoints.push({ manifest: ep.data, file, line: docLine });
       continue;
     }
     if (kind !== 'Component') {

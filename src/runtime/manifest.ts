@@ -87,6 +87,32 @@ export const subscriptionSchema = z
   });
 export type SubscriptionManifest = z.infer<typeof subscriptionSchema>;
 
+const httpUrl = z.string().refine((u) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL');
+
+/**
+ * HTTPEndpoint (dapr.io/v1alpha1): a name for a non-Dapr HTTP service that service invocation
+ * calls directly; `headers` items take a value or a secretKeyRef like component metadata.
+ */
+export const httpEndpointSchema = z.object({
+  apiVersion: z.string().min(1),
+  kind: z.literal('HTTPEndpoint'),
+  metadata: z.object({ name: resourceName, namespace: z.string().optional() }),
+  spec: z.object({
+    baseUrl: httpUrl,
+    headers: z.array(metadataItemSchema).nullish().transform((v) => v ?? []),
+    clientTLS: z.unknown().optional(),
+  }),
+  auth: z.object({ secretStore: z.string().optional() }).optional(),
+  scopes: z.array(z.string()).nullish().transform((v) => v ?? []),
+});
+export type HttpEndpointManifest = z.infer<typeof httpEndpointSchema>;
+
 /** A duration as daprd reads it: a Go duration string ("5s", "1m30s") or a number of milliseconds. */
 const durationValue = z.union([z.string(), z.number()]);
 const policyNames = z

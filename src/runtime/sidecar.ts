@@ -17,7 +17,8 @@ import { scoped } from '../observability/logger';
 import { loadResources } from './loader';
 import { ComponentProcessor } from './processor';
 import { declarativeSubscriptions } from './subscriptions';
-import { createAppChannel } from '../app-channel';
+import { createAppChannel, healthChecked } from '../app-channel';
+import { resolveHttpEndpoints } from './http-endpoints';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -46,6 +47,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
   for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
   try {
     await processor.applyAll(loaded.components);
+    core.invoke.external.setEndpoints(await resolveHttpEndpoints(loaded.httpEndpoints, components, flags.appId, scoped(log, 'dapr.runtime.invoke')));
   } catch (e) {
     await processor.closeAll();
     throw e;
@@ -80,9 +82,11 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
 
   core.metadata.setOutboundReady(true);
   const appWait = flags.appPort ? waitForPort(flags.appChannelAddress, flags.appPort) : undefined;
-  const channel = flags.appPort
-    ? createAppChannel({ address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, appId: flags.appId, maxConcurrency: flags.appMaxConcurrency, appApiToken: process.env.APP_API_TOKEN || undefined })
+  const direct = flags.appPort
+    ? createAppChannel({ address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, appId: flags.appId, maxConcurrency: flags.appMaxConcurrency, appApiToken: process.env.APP_API_TOKEN || undefined, maxBodySize: flags.maxBodySize, healthCheckPath: flags.appHealth.path })
     : undefined;
+  const channel = direct && flags.appHealth.enabled ? healthChecked(direct, flags.appHealth, scoped(log, 'dapr.apphealth')) : direct;
+  core.invoke.setAppChannel(channel);
   if (appWait && channel) {
     log.info(`waiting for the app on ${flags.appChannelAddress}:${flags.appPort}`);
     // daprd turns healthy once the app listens and its subscriptions are read and started.
@@ -108,6 +112,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       await closeAll(servers, flags.gracefulShutdownSeconds * 1000);
       await core.pubsub.subscriber.close();
       await channel?.close();
+      await core.invoke.close();
       await processor.closeAll();
       log.info('shutdown complete');
       resolveStopped();

@@ -317,6 +317,7 @@ describe('unimplemented rpcs', () => {
     'GetConfiguration', 'GetConfigurationAlpha1', 'SubscribeConfiguration', 'SubscribeConfigurationAlpha1',
     'UnsubscribeConfiguration', 'UnsubscribeConfigurationAlpha1',
     'PublishEvent', 'BulkPublishEventAlpha1', 'BulkPublishEvent', 'SubscribeTopicEventsAlpha1',
+    'InvokeService',
   ]);
 
   function expectUnimplemented(e: grpc.ServiceError | undefined, rpc: string) {

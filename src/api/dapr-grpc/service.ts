@@ -11,11 +11,12 @@ import { daprServiceDefinition } from './protos';
 import { secretsHandlers } from '../grpc/secrets';
 import { stateHandlers } from './state';
 import { pubsubHandlers } from './pubsub';
+import { invokeHandlers } from './invoke';
 
 export function daprServiceImplementation(core: Core): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, def] of Object.entries(daprServiceDefinition)) impl[name] = unimplementedHandler(name, def);
-  const implemented = { ...stateHandlers(core.state), ...metadataHandlers(core.metadata), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...pubsubHandlers(core.pubsub) };
+  const implemented = { ...stateHandlers(core.state), ...metadataHandlers(core.metadata), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...pubsubHandlers(core.pubsub), ...invokeHandlers(core.invoke) };
   for (const [name, handler] of Object.entries(implemented)) {
     // A handler for an rpc the protos lack would be silently ignored by grpc-js: fail at startup.
     if (!(name in daprServiceDefinition)) throw new Error(`Dapr gRPC handler ${name} matches no rpc of the loaded protos`);

@@ -11,4 +11,6 @@ export interface Endpoint {
   /** daprd's endpoint name (= gRPC method name), e.g. GetState. */
   name: string;
   handler: Handler;
+  /** The handler reads the request body itself, as a stream (the body parser leaves it unread). */
+  streamBody?: boolean;
 }

@@ -10,6 +10,6 @@ import { pubsubEndpoints } from './pubsub';
 import { secretsEndpoints } from './secrets';
 import { stateEndpoints } from './state';
 
-export function daprHttpEndpoints(core: Core): Endpoint[] {
-  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core), ...secretsEndpoints(core), ...lockEndpoints(core), ...configurationEndpoints(core), ...pubsubEndpoints(core)];
+export function daprHttpEndpoints(core: Core, maxBodySize: number): Endpoint[] {
+  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core, maxBodySize), ...secretsEndpoints(core), ...lockEndpoints(core), ...configurationEndpoints(core), ...pubsubEndpoints(core)];
 }

@@ -91,12 +91,21 @@ describe('Dapr HTTP server: health, metadata, shutdown, fallback, server-wide ru
     ['POST', '/v1.0/state/statestore/key'],
     ['HEAD', '/v1.0/state/statestore/key'],
     ['DELETE', '/v1.0/metadata'],
-    ['POST', '/v1.0/invoke/other-app/method/do/it'],
-    ['GET', '/v1.0/invoke/other-app/method/x?y=1'],
+    ['POST', '/v1.0/invoke//method/do/it'],
   ])('%s %s falls back to service invocation (404 ERR_DIRECT_INVOKE)', async (method, url) => {
     const r = await call(url, { method });
     expect(r.status).toBe(404);
     if (method !== 'HEAD') expect(r.json()).toEqual(NO_APP_ID);
+  });
+
+  it.each<[string, string, Record<string, string>?]>([
+    ['POST', '/v1.0/invoke/other-app/method/do/it'],
+    ['GET', '/v1.0/invoke/other-app/method/x?y=1'],
+    ['PATCH', '/v1.0/state/statestore', { 'dapr-app-id': 'other-app' }],
+  ])('%s %s invokes the app (no way to reach other-app here: 500 ERR_DIRECT_INVOKE)', async (method, url, headers = {}) => {
+    const r = await call(url, { method, headers });
+    expect(r.status).toBe(500);
+    expect(r.json()).toEqual({ errorCode: 'ERR_DIRECT_INVOKE', message: "failed to invoke, id: other-app, err: couldn't find service: other-app" });
   });
 
   it('tolerates trailing and double slashes on every route', async () => {

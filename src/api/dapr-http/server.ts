@@ -1,12 +1,12 @@
 // The Dapr HTTP API server (daprd's pkg/api/http/server.go): a fastify instance, not yet listening.
-// Server-wide rules live here: body limit, raw bodies for every content type, path cleaning, the
-// invoke fallback for unmatched routes and the single error handler.
+// Server-wide rules live here: body limit, raw bodies for every content type (streamed for
+// invocation), path cleaning, the invoke fallback for unmatched routes and the single error handler.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../../core';
 import { readBody } from './body';
 import { sendError } from './errors';
-import { invokeFallback } from './invoke';
+import { invokeHandler } from './invoke';
 import { daprHttpEndpoints } from './routes';
 
 export interface DaprHttpOptions {
@@ -35,10 +35,12 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
     },
   });
 
-  // Every body is kept as raw bytes: state values, metadata values and (later) invoke payloads
-  // need them; handlers parse JSON themselves so malformed JSON gets daprd's error.
+  // Every body is kept as raw bytes: state values and metadata values need them; handlers parse
+  // JSON themselves so malformed JSON gets daprd's error. Invocation (its routes and the fallback)
+  // streams the body to the target instead: the parser leaves it unread.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_req, payload, done) => {
+  app.addContentTypeParser('*', (req, payload, done) => {
+    if (req.is404 || (req.routeOptions.config as { streamBody?: boolean }).streamBody) return done(null, undefined);
     readBody(payload, maxBodySize).then((body) => done(null, body), done);
   });
   // daprd ignores a malformed Content-Type on these routes; fastify would answer 415 before any
@@ -50,10 +52,10 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
   });
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err, maxBodySize));
-  app.setNotFoundHandler(invokeFallback(core));
+  app.setNotFoundHandler(invokeHandler(core, maxBodySize));
 
-  for (const e of daprHttpEndpoints(core)) {
-    app.route({ method: e.methods, url: e.url, handler: e.handler, config: { name: e.name } });
+  for (const e of daprHttpEndpoints(core, maxBodySize)) {
+    app.route({ method: e.methods, url: e.url, handler: e.handler, config: { name: e.name, streamBody: e.streamBody } });
   }
   return app;
 }

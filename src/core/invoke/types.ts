@@ -21,14 +21,25 @@ export interface InvokeRequest {
   body: Readable;
   /** Bytes in body when known (a Content-Length), else undefined. */
   length?: number;
+  /** google.protobuf.Any type_url of the data when a gRPC caller sent one (passed on to gRPC apps). */
+  dataTypeUrl?: string;
 }
 
 export interface InvokeResponse {
-  /** HTTP status (gRPC apps: 200 for OK; their gRPC status is carried in headers as daprd does). */
+  /** HTTP status (gRPC apps: 200 for OK, else the HTTP status of their code; see `grpc`). */
   status: number;
   headers: Headers;
   contentType: string;
   body: Readable;
+  /**
+   * Set when a gRPC app answered: its status code and message (status then holds the HTTP status
+   * daprd maps the code to, and a failed call's body is the JSON status daprd writes).
+   */
+  grpc?: { code: number; message: string };
+  /** A gRPC app's trailing metadata (HTTP answers have none). */
+  trailers?: Headers;
+  /** google.protobuf.Any type_url of a gRPC app's data. */
+  dataTypeUrl?: string;
 }
 
 /** Anything that can answer an invocation: the local app channel, a remote sidecar, an HTTPEndpoint. */

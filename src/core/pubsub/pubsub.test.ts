@@ -36,6 +36,10 @@ function fakeApp(subs: AppSubscription[], answer: (ev: AppTopicEvent, n: number)
       return answer(ev, got.length);
     },
     deliverBulk: async (ev: AppBulkEvent) => new Map(ev.entries.map((e) => [e.entryId, 'SUCCESS' as const])),
+    invoke: async () => {
+      throw new Error('not used by pub/sub');
+    },
+    probeHealth: async () => true,
     close: async () => undefined,
   };
   return { channel, got };

@@ -1,0 +1,70 @@
+// An invocation's request body, streamed under --max-body-size: a declared Content-Length over the
+// limit is refused before anything is sent; a chunked body is cut off when it passes the limit
+// (the target sees a broken upload and the caller gets 413). The rest of an oversized upload is
+// read and dropped, so a client still sending reads the error instead of hitting a closed socket.
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+import { RuntimeError } from '../../errors/runtime-error';
+
+/** How much beyond the limit is read and dropped before the connection is cut instead. */
+const DRAIN_CAP = 64 * 1024 * 1024;
+
+export interface InvokeBody {
+  stream: Readable;
+  /** Bytes declared by Content-Length, when given. */
+  length?: number;
+  /** True once the body went over the limit. */
+  readonly tooLarge: boolean;
+}
+
+const tooLarge = (limit: number) => new RuntimeError('BODY_TOO_LARGE', `limit is ${limit} bytes`);
+
+/** Drops the rest of an upload, up to DRAIN_CAP, then cuts the connection. */
+function drain(req: IncomingMessage, limit: number, already: number): void {
+  let seen = already;
+  req.on('data', (c: Buffer) => {
+    seen += c.length;
+    if (seen > limit + DRAIN_CAP) req.destroy();
+  });
+  req.resume();
+}
+
+export function invokeBody(req: IncomingMessage, limit: number): InvokeBody {
+  const declared = req.headers['content-length'];
+  const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  if (length !== undefined && length > limit) {
+    drain(req, limit, 0);
+    throw tooLarge(limit);
+  }
+  const hasBody = (length ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  const out = new PassThrough();
+  const state = { stream: out as Readable, length: hasBody ? length : 0, tooLarge: false };
+  if (!hasBody) {
+    out.end();
+    return state;
+  }
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (state.tooLarge || out.destroyed) return;
+    size += chunk.length;
+    if (size > limit) {
+      state.tooLarge = true;
+      drain(req, limit, size);
+      out.destroy(tooLarge(limit));
+      return;
+    }
+    if (!out.write(chunk)) {
+      req.pause();
+      out.once('drain', () => req.resume());
+    }
+  });
+  req.once('end', () => {
+    if (!state.tooLarge) out.end();
+  });
+  req.once('error', (e) => out.destroy(new RuntimeError('BODY_READ', e.message)));
+  // The consumer went away (an aborted call): stop holding the upload back.
+  out.once('close', () => {
+    if (!out.writableEnded && !state.tooLarge) req.resume();
+  });
+  return state;
+}

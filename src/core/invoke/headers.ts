@@ -1,0 +1,84 @@
+// The headers an invocation carries to the target, as daprd treats them: the caller's headers
+// minus the ones that belong to one hop (or to the Dapr API itself), plus the ones daprd adds:
+// dapr-caller-app-id / dapr-callee-app-id, a W3C traceparent, and X-Forwarded-* / Forwarded on
+// the way to another host.
+import { randomBytes } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import type { Headers } from './types';
+
+/** Connection-level headers (RFC 9110 §7.6.1) and ones the next hop computes for itself. */
+export const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer',
+  'host', 'content-length', 'http2-settings', 'expect',
+]);
+
+/** Used by the Dapr API only: the target app id and the caller's API token never travel on. */
+const DAPR_API_ONLY = new Set(['dapr-app-id', 'dapr-api-token']);
+
+/** The caller's headers that go to the target (content-type travels as its own field). */
+export function forwardedHeaders(h: Headers): Headers {
+  const out: Headers = {};
+  for (const [k, v] of Object.entries(h)) {
+    const name = k.toLowerCase();
+    if (HOP_BY_HOP.has(name) || DAPR_API_ONLY.has(name) || name === 'content-type' || name.startsWith(':')) continue;
+    out[name] = [...(out[name] ?? []), ...v];
+  }
+  return out;
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A new W3C trace context (not sampled: nothing is recorded for it). */
+export const newTraceparent = (): string => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+
+/** The caller's traceparent when it is a valid one (tracestate goes with it), else a new trace. */
+export function withTraceContext(h: Headers): Headers {
+  const tp = h.traceparent?.[0];
+  if (tp && TRACEPARENT.test(tp)) return h;
+  const { tracestate: _dropped, ...rest } = h;
+  return { ...rest, traceparent: [newTraceparent()] };
+}
+
+/** dapr-caller-app-id / dapr-callee-app-id, set by the calling sidecar whatever the caller sent. */
+export const withAppIds = (h: Headers, caller: string, callee: string): Headers => ({
+  ...h,
+  'dapr-caller-app-id': [caller],
+  'dapr-callee-app-id': [callee],
+});
+
+let host: { address: string; name: string } | undefined;
+
+/** DAPR_HOST_IP, else the first non-internal IPv4 address (daprd's utils.GetHostAddress). */
+function hostIdentity(): { address: string; name: string } {
+  if (host) return host;
+  let address = process.env.DAPR_HOST_IP ?? '';
+  if (!address) {
+    for (const list of Object.values(networkInterfaces())) {
+      const v4 = list?.find((i) => i.family === 'IPv4' && !i.internal);
+      if (v4) {
+        address = v4.address;
+        break;
+      }
+    }
+  }
+  host = { address, name: hostname() };
+  return host;
+}
+
+/** X-Forwarded-For / X-Forwarded-Host / Forwarded, appended as daprd does for a remote call. */
+export function withForwarded(h: Headers): Headers {
+  const { address, name } = hostIdentity();
+  const out: Headers = { ...h };
+  const add = (k: string, v: string) => (out[k] = [...(out[k] ?? []), v]);
+  let forwarded = '';
+  if (address) {
+    add('x-forwarded-for', address);
+    forwarded += `for=${address};by=${address};`;
+  }
+  if (name) {
+    add('x-forwarded-host', name);
+    forwarded += `host=${name}`;
+  }
+  add('forwarded', forwarded);
+  return out;
+}

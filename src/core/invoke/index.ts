@@ -1,0 +1,152 @@
+// Service invocation, written once for the three API faces (daprd's messaging.directMessaging):
+// pick the target — an HTTPEndpoint or URL, this sidecar's own app, or an app behind another
+// sidecar — add daprd's headers, and run the call under the Resiliency policies for that target.
+// Every failure to reach the target is ERR_DIRECT_INVOKE "failed to invoke, id: <id>, err: <why>";
+// an answer from the target, whatever its status, is passed back as it is.
+import { Readable } from 'node:stream';
+import { errMessage, isRuntimeError, RuntimeError } from '../../errors/runtime-error';
+import type { CoreContext } from '../context';
+import { permanent, StatusCodeError } from '../resiliency/errors';
+import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
+import { ExternalInvokers } from './external';
+import { forwardedHeaders, withAppIds, withForwarded, withTraceContext } from './headers';
+import { normalizeMethod } from './method';
+import { ReplayableBody } from './replay';
+import type { InvokeRequest, InvokeResponse, Invoker } from './types';
+
+export type * from './types';
+export type { HttpEndpoint } from './external';
+
+/**
+ * The Invoker for an app behind another sidecar (name resolution + sidecar-to-sidecar transport);
+ * rejects with the resolver's reason when the app cannot be found.
+ */
+export type RemoteInvokers = (appId: string, namespace: string) => Invoker | Promise<Invoker>;
+
+export interface InvokeCoreOptions {
+  resiliency?: Resiliency;
+  remote?: RemoteInvokers;
+  /** Bytes of a request body kept so a retry can send it again (larger bodies stream once). */
+  replayLimit?: number;
+}
+
+const DEFAULT_REPLAY_LIMIT = 4 * 1024 * 1024;
+
+type Target = { kind: 'external'; invoker: Invoker; baseUrl?: string } | { kind: 'local' } | { kind: 'remote'; id: string; namespace: string };
+
+/** The circuit breaker key within a target, as daprd's EndpointPolicy names it. */
+function policyEndpoint(target: Target, id: string, method: string): string {
+  if (target.kind !== 'external') return `${id}:${method}`;
+  return target.baseUrl !== undefined ? `${id}:${target.baseUrl}` : `${id}/${method}`;
+}
+
+/** Throws a failure status (HTTP outside 200-399, a gRPC app's non-OK code) with the answer, its body read. */
+async function failureAsError(res: InvokeResponse): Promise<InvokeResponse> {
+  const code = res.grpc ? res.grpc.code : res.status;
+  if (res.grpc ? code === 0 : code >= 200 && code <= 399) return res;
+  const body = Buffer.concat(await res.body.toArray());
+  const kept: InvokeResponse = { ...res, body: Readable.from(body.length > 0 ? [body] : []) };
+  throw new StatusCodeError(code, res.grpc ? 'grpc' : 'http', `received non-successful status code in response: ${code}`, kept);
+}
+
+export class InvokeCore {
+  readonly external = new ExternalInvokers();
+  private app?: Invoker;
+  private remote?: RemoteInvokers;
+  private resiliency: Resiliency;
+  private readonly replayLimit: number;
+
+  constructor(
+    private readonly ctx: CoreContext,
+    opts: InvokeCoreOptions = {},
+  ) {
+    this.resiliency = opts.resiliency ?? NO_RESILIENCY;
+    this.remote = opts.remote;
+    this.replayLimit = opts.replayLimit ?? DEFAULT_REPLAY_LIMIT;
+  }
+
+  /** The local app channel (none without --app-port). */
+  setAppChannel(app: Invoker | undefined): void {
+    this.app = app;
+  }
+
+  setRemote(remote: RemoteInvokers | undefined): void {
+    this.remote = remote;
+  }
+
+  setResiliency(resiliency: Resiliency): void {
+    this.resiliency = resiliency;
+  }
+
+  /** Invokes `req.method` on `req.appId`; rejects with ERR_DIRECT_INVOKE when the target cannot answer. */
+  async invoke(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
+    const id = req.appId;
+    const replayable = req.length !== undefined && req.length <= this.replayLimit;
+    const body = new ReplayableBody(req.body, replayable ? req.length! : this.replayLimit);
+    try {
+      const target = this.target(id);
+      const out: InvokeRequest = { ...req, method: normalizeMethod(req.method), headers: this.headersFor(target, req) };
+      const invoker = await this.invokerFor(target, id);
+      const attempt = async (s: AbortSignal): Promise<InvokeResponse> => {
+        let attemptBody: Readable;
+        try {
+          attemptBody = body.open();
+        } catch (e) {
+          throw permanent(e); // a streamed body cannot go out twice: no more retries
+        }
+        const res = await invoker.invoke({ ...out, body: attemptBody }, signal ? AbortSignal.any([signal, s]) : s);
+        // A failure status goes to the policies as daprd's CodeError (they may retry it), with the
+        // answer kept for the caller; a streamed request cannot be retried, so its answer streams on.
+        return replayable ? failureAsError(res) : res;
+      };
+      return await this.resiliency.app(id, attempt, policyEndpoint(target, id, out.method));
+    } catch (e) {
+      body.discard();
+      if (e instanceof StatusCodeError && e.response) return e.response as InvokeResponse;
+      throw isRuntimeError(e) ? e : new RuntimeError('DIRECT_INVOKE', id, errMessage(e));
+    }
+  }
+
+  /**
+   * The callee side: a call that reached this sidecar (from another sidecar) for its own app.
+   * Rejects with a plain Error when there is no app channel or the app is unhealthy.
+   */
+  callLocal(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
+    if (!this.app) return Promise.reject(new Error('cannot invoke local endpoint: app channel not initialized'));
+    return this.app.invoke(req, signal);
+  }
+
+  close(): Promise<void> {
+    return this.external.close();
+  }
+
+  /** An HTTPEndpoint name or URL first, then <id>[.<namespace>] as daprd splits it. */
+  private target(id: string): Target {
+    if (!id) throw new Error('app id is empty');
+    const external = this.external.find(id);
+    if (external) return { kind: 'external', ...external };
+    const parts = id.split('.');
+    if (parts.length > 2) throw new Error(`invalid app id ${id}`);
+    const [appId, namespace = this.ctx.namespace] = parts as [string, string?];
+    return appId === this.ctx.appId && namespace === this.ctx.namespace ? { kind: 'local' } : { kind: 'remote', id: appId, namespace };
+  }
+
+  private headersFor(target: Target, req: InvokeRequest) {
+    const h = withTraceContext(forwardedHeaders(req.headers));
+    if (target.kind === 'external') return h;
+    if (target.kind === 'local') return withAppIds(h, this.ctx.appId, this.ctx.appId);
+    return withForwarded(withAppIds(h, this.ctx.appId, target.id));
+  }
+
+  private async invokerFor(target: Target, id: string): Promise<Invoker> {
+    switch (target.kind) {
+      case 'external':
+        return target.invoker;
+      case 'local':
+        return { invoke: (req, signal) => this.callLocal(req, signal) };
+      case 'remote':
+        if (!this.remote) throw new Error(`couldn't find service: ${id}`);
+        return this.remote(target.id, target.namespace);
+    }
+  }
+}
