@@ -119,6 +119,8 @@ export class MdnsResolver implements NameResolver {
     const socket = this.socket;
     this.socket = undefined;
     if (!socket) return;
+    // Stop answering first: an answer sent after the goodbye would bring this instance back.
+    socket.removeAllListeners('query');
     if (this.me) await new Promise<void>((r) => socket.respond(announcement(this.me!, true), () => r()));
     await new Promise<void>((r) => socket.destroy(() => r()));
     for (const set of this.waiters.values()) for (const wake of set) wake();
