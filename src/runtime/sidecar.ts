@@ -17,6 +17,7 @@ import { scoped } from '../observability/logger';
 import { loadResources } from './loader';
 import { ComponentProcessor } from './processor';
 import { declarativeSubscriptions } from './subscriptions';
+import { type SidecarToSidecar, startSidecarToSidecar } from './internal';
 import { createAppChannel, healthChecked } from '../app-channel';
 import { resolveHttpEndpoints } from './http-endpoints';
 
@@ -54,6 +55,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
   }
 
   const hosts = flags.listenAddresses.length > 0 ? flags.listenAddresses : ['0.0.0.0'];
+  let internal: SidecarToSidecar | undefined;
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http') }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
@@ -65,6 +67,19 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       servers.grpc.push(await startGrpc(hosts, flags.layottoGrpcPort, flags.maxBodySize, (s) => addLayottoServices(s, core)));
       log.info(`Layotto gRPC server is running on port ${flags.layottoGrpcPort}`);
     }
+    internal = await startSidecarToSidecar({
+      appId: flags.appId,
+      namespace,
+      mode: flags.mode,
+      port: flags.daprInternalGrpcPort,
+      listenAddress: flags.daprInternalGrpcListenAddress,
+      maxBodySize: flags.maxBodySize,
+      nameResolution: config.nameResolution,
+      ports: { http: flags.daprHttpPort, grpc: flags.daprGrpcPort, app: flags.appPort },
+      local: () => (flags.appPort ? { invoke: (req, signal) => core.invoke.callLocal(req, signal) } : undefined),
+      log: scoped(log, 'dapr.runtime.internal'),
+    });
+    core.invoke.setRemote(internal.remote);
   } catch (e) {
     await closeAll(servers, 0);
     await processor.closeAll();
@@ -75,6 +90,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
   Object.assign(process.env, {
     DAPR_HTTP_PORT: String(flags.daprHttpPort),
     DAPR_GRPC_PORT: String(flags.daprGrpcPort),
+    DAPR_PORT: String(internal.port),
     APP_ID: flags.appId,
     ...(flags.appPort ? { APP_PORT: String(flags.appPort) } : {}),
     ...(flags.enableMetrics ? { DAPR_METRICS_PORT: String(flags.metricsPort) } : {}),
@@ -109,9 +125,10 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       log.info(`shutting down (${reason}); grace period ${flags.gracefulShutdownSeconds}s`);
       appWait?.cancel();
       core.metadata.setReady(false);
-      await closeAll(servers, flags.gracefulShutdownSeconds * 1000);
+      await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000)]);
       await core.pubsub.subscriber.close();
       await channel?.close();
+      await internal.close();
       await core.invoke.close();
       await processor.closeAll();
       log.info('shutdown complete');

@@ -1,0 +1,212 @@
+// The internal gRPC server (daprd's internal API): other sidecars call ServiceInvocation.CallLocal /
+// CallLocalStream on it and it hands the call to this sidecar's app through the local Invoker.
+// Bodies stream in both directions: the request reaches the app while its chunks still arrive.
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { hostname, userInfo } from 'node:os';
+import { Readable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import type { InvokeResponse, Invoker } from '../../core/invoke/types';
+import { errMessage } from '../../errors/runtime-error';
+import { serviceInvocationDefinition } from './protos';
+import { fromWireRequest, handedOn, pieces, toWireResponse, type WirePayload, type WireRequest, type WireResponse } from './wire';
+
+type Duplex = grpc.ServerDuplexStream<{ request: WireRequest | null; payload: WirePayload | null }, { response?: WireResponse; payload?: WirePayload }>;
+
+export interface InternalServerOptions {
+  appId: string;
+  /** --dapr-internal-grpc-listen-address ('' or unset: every interface, as daprd). */
+  host?: string;
+  /** --dapr-internal-grpc-port; unset: daprd's stable port for the app id, else any free port. */
+  port?: number;
+  /** Largest unary message (CallLocal carries the whole body in one). */
+  maxMessageBytes: number;
+  /** This sidecar's app (undefined while there is none: the call fails as daprd's does). */
+  local: () => Invoker | undefined;
+}
+
+const fail = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({ code, details });
+
+/**
+ * daprd's utils.GetStablePort: 47300 + 11 bits of sha256(appId|cwd|uid|hostname), so a sidecar
+ * restarted in the same place gets the same port (0..2047 above the start).
+ */
+export function stablePort(appId: string, start = 47300): number {
+  let uid = '';
+  try {
+    uid = String(userInfo().uid);
+  } catch {
+    /* no passwd entry */
+  }
+  const h = createHash('sha256').update([appId, process.cwd(), uid, hostname()].join('|')).digest();
+  return start + h[0]! + ((h[1]! >> 5) << 8);
+}
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
+export class InternalServer {
+  private readonly server: grpc.Server;
+  /** The port bound (known after start). */
+  port = 0;
+  readonly host: string;
+
+  constructor(private readonly opts: InternalServerOptions) {
+    this.host = opts.host || '0.0.0.0';
+    this.server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxMessageBytes, 'grpc.max_send_message_length': opts.maxMessageBytes });
+    const unimplemented = (_: unknown, cb?: grpc.sendUnaryData<unknown>) => {
+      const err = fail(grpc.status.UNIMPLEMENTED, 'actors are not supported by this sidecar');
+      if (cb) cb(err);
+    };
+    this.server.addService(serviceInvocationDefinition, {
+      CallLocal: (call: grpc.ServerUnaryCall<WireRequest, WireResponse>, cb: grpc.sendUnaryData<WireResponse>) => void this.callLocal(call, cb),
+      CallLocalStream: (call: Duplex) => void this.callLocalStream(call),
+      CallActor: unimplemented,
+      CallActorReminder: unimplemented,
+      CallActorStream: (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', fail(grpc.status.UNIMPLEMENTED, 'actors are not supported by this sidecar')),
+    });
+  }
+
+  /** Binds the port; with no port given, daprd's stable one, or any free one when that is taken. */
+  async start(): Promise<number> {
+    const bind = (port: number) =>
+      new Promise<number>((res, rej) => {
+        const addr = this.host.includes(':') ? `[${this.host}]:${port}` : `${this.host}:${port}`;
+        this.server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res(bound)));
+      });
+    if (this.opts.port !== undefined && this.opts.port !== 0) this.port = await bind(this.opts.port);
+    else {
+      // Probe first: a failed grpc-js bind logs an error line even when we fall back.
+      const stable = stablePort(this.opts.appId);
+      this.port = (await portFree(this.host, stable)) ? await bind(stable).catch(() => bind(0)) : await bind(0);
+    }
+    return this.port;
+  }
+
+  /** Stops taking calls; in-flight ones get graceMs before they are cut. */
+  async stop(graceMs: number): Promise<void> {
+    const force = setTimeout(() => this.server.forceShutdown(), graceMs);
+    await new Promise<void>((r) => this.server.tryShutdown(() => r()));
+    clearTimeout(force);
+  }
+
+  private invoker(): Invoker {
+    const local = this.opts.local();
+    if (!local) throw Object.assign(new Error('app channel is not initialized'), { grpcCode: grpc.status.INTERNAL });
+    return local;
+  }
+
+  private async callLocal(call: grpc.ServerUnaryCall<WireRequest, WireResponse>, cb: grpc.sendUnaryData<WireResponse>): Promise<void> {
+    const ac = new AbortController();
+    call.on('cancelled', () => ac.abort());
+    try {
+      const local = this.invoker();
+      const w = call.request;
+      if (!w.message) return cb(fail(grpc.status.INVALID_ARGUMENT, 'parsing InternalInvokeRequest error: message is missing'));
+      const data = w.message.data?.value ?? Buffer.alloc(0);
+      const res = await this.appCall(local, fromWireRequest(w, this.opts.appId, Readable.from(data.length > 0 ? [data] : [])), ac.signal);
+      const body = Buffer.concat(await res.body.toArray());
+      cb(null, toWireResponse(res, body));
+    } catch (e) {
+      cb(toStatus(e));
+    }
+  }
+
+  private async callLocalStream(call: Duplex): Promise<void> {
+    const ac = new AbortController();
+    call.on('cancelled', () => ac.abort());
+    call.on('error', () => ac.abort());
+    let requestBody: Readable | undefined;
+    try {
+      const local = this.invoker();
+      const { first, body } = await readRequest(call);
+      requestBody = body;
+      const res = await this.appCall(local, fromWireRequest(first, this.opts.appId, body), ac.signal);
+      await writeResponse(call, res, ac.signal);
+    } catch (e) {
+      if (!ac.signal.aborted) call.emit('error', toStatus(e));
+    } finally {
+      requestBody?.destroy();
+    }
+  }
+
+  private appCall(local: Invoker, req: ReturnType<typeof fromWireRequest>, signal: AbortSignal): Promise<InvokeResponse> {
+    return local.invoke(req, signal).catch((e) => {
+      throw Object.assign(new Error(`error invoking app channel: ${errMessage(e)}`), { grpcCode: grpc.status.INTERNAL });
+    });
+  }
+}
+
+function toStatus(e: unknown): Partial<grpc.StatusObject> {
+  const code = (e as { grpcCode?: number }).grpcCode ?? grpc.status.INTERNAL;
+  return fail(code, errMessage(e));
+}
+
+/**
+ * Waits for the leading message and returns it with the rest of the stream as the body: payload
+ * chunks in sequence (a gap or a second `request` fails the body), paused while the app reads slowly.
+ */
+function readRequest(call: Duplex): Promise<{ first: WireRequest; body: Readable }> {
+  return new Promise((resolve, reject) => {
+    let first: WireRequest | undefined;
+    let seq = 0n;
+    const body = handedOn(new Readable({ read: () => call.resume() }));
+    const push = (p: WirePayload | null) => {
+      if (!p || p.data.length === 0) return;
+      if (BigInt(p.seq) !== seq) return body.destroy(new Error(`invalid sequence number received: ${p.seq} (expected: ${seq})`));
+      seq++;
+      if (!body.push(p.data)) call.pause();
+    };
+    call.on('data', (msg: { request: WireRequest | null; payload: WirePayload | null }) => {
+      if (body.destroyed) return;
+      if (!first) {
+        if (!msg.request?.message) {
+          reject(Object.assign(new Error('parsing InternalInvokeRequest error: request does not contain the required fields in the leading chunk'), { grpcCode: grpc.status.INVALID_ARGUMENT }));
+          return;
+        }
+        first = msg.request;
+        push(msg.payload);
+        resolve({ first, body });
+        return;
+      }
+      if (msg.request) return body.destroy(new Error('request metadata found in non-leading chunk'));
+      push(msg.payload);
+    });
+    call.on('end', () => {
+      if (!first) reject(Object.assign(new Error('parsing InternalInvokeRequest error: empty stream'), { grpcCode: grpc.status.INVALID_ARGUMENT }));
+      else if (!body.destroyed) body.push(null);
+    });
+    call.on('error', (e) => (first ? body.destroy(e) : reject(e)));
+  });
+}
+
+/** The leading `response` message, then the body in sequenced payloads, honouring backpressure. */
+async function writeResponse(call: Duplex, res: InvokeResponse, signal: AbortSignal): Promise<void> {
+  const write = (msg: { response?: WireResponse; payload?: WirePayload }) =>
+    new Promise<void>((resolve) => {
+      if (call.write(msg)) return resolve();
+      const done = () => {
+        call.off('drain', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      call.once('drain', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  await write({ response: toWireResponse(res) });
+  let seq = 0;
+  try {
+    for await (const chunk of res.body) {
+      if (signal.aborted) return;
+      for (const piece of pieces(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))) await write({ payload: { data: piece, seq: String(seq++) } });
+    }
+  } catch (e) {
+    throw Object.assign(new Error(`error reading the app's response body: ${errMessage(e)}`), { grpcCode: grpc.status.INTERNAL });
+  }
+  call.end();
+}
