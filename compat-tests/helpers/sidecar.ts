@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(__dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'main.js');
 
+let home: string | undefined;
+const suiteHome = (): string => (home ??= mkdtempSync(join(tmpdir(), 'layotto-ts-home-')));
+
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
@@ -67,7 +70,9 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     ...paths.flatMap((p) => ['--resources-path', p]),
     ...(opts.args ?? []),
   ];
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // One private HOME per test file: its sidecars find each other through the default sqlite name
+  // registry (~/.dapr/nr.db) without reaching other suites' sidecars or the user's registry.
+  const proc = spawn(process.execPath, args, { env: { ...process.env, HOME: suiteHome(), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
