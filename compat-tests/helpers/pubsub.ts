@@ -8,7 +8,7 @@ import { registries } from '../../src/components/builtin';
 import { requireService } from '../../test/services';
 import { until } from '../../test/wait';
 import { uniqueRun } from './lock-backends';
-import { componentYaml, freePort, type Sidecar, startSidecar, waitHealthy } from './sidecar';
+import { componentYaml, freePort, type Sidecar, type SidecarOptions, startSidecar, waitHealthy } from './sidecar';
 
 export const PUBSUB = 'pubsub';
 
@@ -87,13 +87,17 @@ export type AppProtocol = 'http' | 'grpc';
 
 const sdkProtocol = (p: AppProtocol) => (p === 'grpc' ? CommunicationProtocolEnum.GRPC : CommunicationProtocolEnum.HTTP);
 
-export function sdkClient(sc: Sidecar, protocol: AppProtocol): DaprClient {
-  return new DaprClient({
-    daprHost: '127.0.0.1',
-    daprPort: String(protocol === 'grpc' ? sc.grpcPort : sc.httpPort),
-    communicationProtocol: sdkProtocol(protocol),
-    logger: quietLogger,
-  });
+/** The options of a DaprClient on `sc`'s Dapr port for `protocol` (maxBodySizeMb: the SDK's default, 4, when absent). */
+const clientOptions = (sc: Sidecar, protocol: AppProtocol, maxBodySizeMb?: number) => ({
+  daprHost: '127.0.0.1',
+  daprPort: String(protocol === 'grpc' ? sc.grpcPort : sc.httpPort),
+  communicationProtocol: sdkProtocol(protocol),
+  ...(maxBodySizeMb !== undefined && { maxBodySizeMb }),
+  logger: quietLogger,
+});
+
+export function sdkClient(sc: Sidecar, protocol: AppProtocol, maxBodySizeMb?: number): DaprClient {
+  return new DaprClient(clientOptions(sc, protocol, maxBodySizeMb));
 }
 
 export interface DaprApp {
@@ -102,13 +106,14 @@ export interface DaprApp {
   stop: () => Promise<void>;
 }
 
-export interface DaprAppOptions {
+/** The sidecar's options (resources, args, env...) plus the app's. */
+export interface DaprAppOptions extends Omit<SidecarOptions, 'appId' | 'wait'> {
   protocol: AppProtocol;
   appId: string;
-  resources: Record<string, string>;
-  /** Registers the app's subscriptions (before it starts: the sidecar reads them once). */
+  /** Registers the app's subscriptions or methods (before it starts: the sidecar reads subscriptions once). */
   subscribe: (server: DaprServer) => Promise<void>;
-  args?: string[];
+  /** The largest body the DaprServer and its client take (the SDK's default is 4). */
+  maxBodySizeMb?: number;
 }
 
 /**
@@ -116,23 +121,20 @@ export interface DaprAppOptions {
  * sidecar over the same protocol) and waits until the sidecar read the subscriptions.
  */
 export async function startDaprApp(opts: DaprAppOptions): Promise<DaprApp> {
+  const { protocol, appId, subscribe, maxBodySizeMb, ...sidecar } = opts;
   const appPort = await freePort();
   const sc = await startSidecar({
-    appId: opts.appId,
-    resources: opts.resources,
+    ...sidecar,
+    appId,
     wait: false,
-    args: ['--app-port', String(appPort), '--app-protocol', opts.protocol, '--dapr-graceful-shutdown-seconds', '1', ...(opts.args ?? [])],
+    args: ['--app-port', String(appPort), '--app-protocol', protocol, '--dapr-graceful-shutdown-seconds', '1', ...(opts.args ?? [])],
   });
   const server = new DaprServer({
     serverHost: '127.0.0.1',
     serverPort: String(appPort),
-    communicationProtocol: sdkProtocol(opts.protocol),
-    clientOptions: {
-      daprHost: '127.0.0.1',
-      daprPort: String(opts.protocol === 'grpc' ? sc.grpcPort : sc.httpPort),
-      communicationProtocol: sdkProtocol(opts.protocol),
-      logger: quietLogger,
-    },
+    communicationProtocol: sdkProtocol(protocol),
+    ...(maxBodySizeMb !== undefined && { maxBodySizeMb }),
+    clientOptions: clientOptions(sc, protocol, maxBodySizeMb),
     logger: quietLogger,
   });
   const stop = async () => {
@@ -142,7 +144,7 @@ export async function startDaprApp(opts: DaprAppOptions): Promise<DaprApp> {
     await server.client.stop().catch(() => undefined);
   };
   try {
-    await opts.subscribe(server);
+    await subscribe(server);
     await server.start();
     await waitHealthy(sc);
   } catch (e) {

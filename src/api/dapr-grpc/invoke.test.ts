@@ -98,7 +98,9 @@ describe('Dapr InvokeService', () => {
     [400, grpc.status.INTERNAL, 'Bad Request'],
     [500, grpc.status.UNKNOWN, 'Internal Server Error'],
     [503, grpc.status.UNAVAILABLE, 'Service Unavailable'],
-    [418, grpc.status.UNKNOWN, "I'm a Teapot"],
+    // Go's http.StatusText, as daprd words it (Node's STATUS_CODES says "I'm a Teapot").
+    [418, grpc.status.UNKNOWN, "I'm a teapot"],
+    [413, grpc.status.UNKNOWN, 'Request Entity Too Large'],
   ])('an HTTP app answering %s: gRPC %s "%s" with ErrorInfo{http.code, http.error_message}', async (status, code, text) => {
     const long = 'e'.repeat(100);
     respond = async () => answer({ status }, long);

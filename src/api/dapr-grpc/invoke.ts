@@ -4,9 +4,8 @@
 // `dapr-http-status` header, a non-2xx one as a gRPC error (CodeFromHTTPStatus, with an ErrorInfo
 // holding the HTTP code and the start of the body).
 import * as grpc from '@grpc/grpc-js';
-import { STATUS_CODES } from 'node:http';
 import type { InvokeCore } from '../../core/invoke';
-import { grpcCodeFromHttp } from '../../core/invoke/status-codes';
+import { grpcCodeFromHttp, httpStatusText } from '../../core/invoke/status-codes';
 import { isRuntimeError } from '../../errors/runtime-error';
 import { statusWithErrorInfo, toGrpc } from '../../errors/to-grpc';
 import { unaryWith } from '../grpc/handlers';
@@ -42,7 +41,7 @@ async function invokeService(invoke: InvokeCore, call: grpc.ServerUnaryCall<Invo
   call.sendMetadata(md);
   const code = grpcCodeFromHttp(res.status);
   if (code !== grpc.status.OK) {
-    const text = STATUS_CODES[res.status] ?? '';
+    const text = httpStatusText(res.status);
     throw statusWithErrorInfo(code, text, { reason: text, metadata: { 'http.code': String(res.status), 'http.error_message': body.toString('utf8').slice(0, MAX_DETAIL) } });
   }
   return answer;

@@ -86,8 +86,10 @@ export class InvokeCore {
     try {
       const target = this.target(id);
       const out: InvokeRequest = { ...req, method: normalizeMethod(req.method), headers: this.headersFor(target, req) };
-      const invoker = await this.invokerFor(target, id);
       const attempt = async (s: AbortSignal): Promise<InvokeResponse> => {
+        // Resolved on every attempt, as daprd's policy runs directMessaging.Invoke: a retry can
+        // reach another instance of the app when the one the first attempt found went away.
+        const invoker = await this.invokerFor(target, id);
         let attemptBody: Readable;
         try {
           attemptBody = body.open();

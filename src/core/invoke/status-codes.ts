@@ -2,6 +2,7 @@
 // CodeFromHTTPStatus, after grpc-gateway): a gRPC app's status seen by an HTTP caller, and an HTTP
 // app's status seen by a gRPC caller.
 import { status as Grpc } from '@grpc/grpc-js';
+import { STATUS_CODES } from 'node:http';
 
 const HTTP_BY_GRPC: Partial<Record<Grpc, number>> = {
   [Grpc.OK]: 200,
@@ -46,6 +47,18 @@ export function grpcCodeFromHttp(status: number): Grpc {
   if (GRPC_BY_HTTP[status] !== undefined) return GRPC_BY_HTTP[status]!;
   return status >= 200 && status < 300 ? Grpc.OK : Grpc.UNKNOWN;
 }
+
+/** Go's http.StatusText where Node's STATUS_CODES words a status otherwise (Go has no text for 509). */
+const GO_STATUS_TEXT: Record<number, string> = {
+  413: 'Request Entity Too Large',
+  414: 'Request URI Too Long',
+  416: 'Requested Range Not Satisfiable',
+  418: "I'm a teapot",
+  509: '',
+};
+
+/** An HTTP status's text as daprd (Go's http.StatusText) words it; '' for an unknown status. */
+export const httpStatusText = (status: number): string => GO_STATUS_TEXT[status] ?? STATUS_CODES[status] ?? '';
 
 /** HTTPExtension.Verb in enum order (Dapr's common.v1 and Layotto's runtime.v1 share it). */
 export const HTTP_VERBS = ['NONE', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
