@@ -20,6 +20,7 @@ import { declarativeSubscriptions } from './subscriptions';
 import { type SidecarToSidecar, startSidecarToSidecar } from './internal';
 import { createAppChannel, healthChecked } from '../app-channel';
 import { resolveHttpEndpoints } from './http-endpoints';
+import { GrpcProxy } from '../api/grpc-proxy/proxy';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -56,12 +57,17 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
 
   const hosts = flags.listenAddresses.length > 0 ? flags.listenAddresses : ['0.0.0.0'];
   let internal: SidecarToSidecar | undefined;
+  const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
+  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http') }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
     for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort));
     log.info(`HTTP server is running on port ${flags.daprHttpPort}`);
-    servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags.maxBodySize, (s) => addDaprService(s, core)));
+    servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags.maxBodySize, (s) => {
+      addDaprService(s, core);
+      grpcProxy.attach(s, 'app'); // calls for the apps' own gRPC services (dapr-app-id)
+    }));
     log.info(`gRPC server is running on port ${flags.daprGrpcPort}`);
     if (flags.layottoGrpcPort !== 0) {
       servers.grpc.push(await startGrpc(hosts, flags.layottoGrpcPort, flags.maxBodySize, (s) => addLayottoServices(s, core)));
@@ -77,11 +83,14 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       nameResolution: config.nameResolution,
       ports: { http: flags.daprHttpPort, grpc: flags.daprGrpcPort, app: flags.appPort },
       local: () => (flags.appPort ? { invoke: (req, signal) => core.invoke.callLocal(req, signal) } : undefined),
+      prepareServer: (s) => grpcProxy.attach(s, 'sidecar'),
       log: scoped(log, 'dapr.runtime.internal'),
     });
     core.invoke.setRemote(internal.remote);
+    grpcProxy.setLocate(internal.resolve);
   } catch (e) {
     await closeAll(servers, 0);
+    grpcProxy.close();
     await processor.closeAll();
     throw e;
   }
@@ -128,6 +137,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000)]);
       await core.pubsub.subscriber.close();
       await channel?.close();
+      grpcProxy.close();
       await internal.close();
       await core.invoke.close();
       await processor.closeAll();

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { nameResolutionRegistry } from '../../components/nameresolution/registry';
 import type { NameResolver } from '../../components/nameresolution/types';
 import type { NameResolutionConfig } from '../../config/configuration';
-import type { Invoker } from '../../core/invoke/types';
+import type * as grpc from '@grpc/grpc-js';
+import type { Invoker, ResolvedAddress } from '../../core/invoke/types';
 import { RemoteInvoker } from './remote';
 import { InternalServer } from './server';
 
@@ -24,6 +25,8 @@ export interface SidecarToSidecarOptions {
   ports: { http: number; grpc: number; app?: number };
   /** This sidecar's app, for calls other sidecars send here (undefined: no app channel). */
   local: () => Invoker | undefined;
+  /** Called with the internal gRPC server before it binds (gRPC proxying). */
+  prepareServer?: (server: grpc.Server) => void;
   log: Logger;
 }
 
@@ -31,6 +34,8 @@ export interface SidecarToSidecar {
   port: number;
   /** For the invocation core: undefined when name resolution could not start. */
   remote?: (appId: string, namespace: string) => Promise<Invoker>;
+  /** Another app's sidecar (its internal address), for gRPC proxying; undefined as `remote` is. */
+  resolve?: (appId: string, namespace: string, signal?: AbortSignal) => Promise<ResolvedAddress>;
   /** Deregisters at once (no new calls are routed here), then drains in-flight calls within graceMs. */
   stop(graceMs: number): Promise<void>;
   /** Closes the channels to other sidecars (after this sidecar's own callers are done). */
@@ -38,7 +43,7 @@ export interface SidecarToSidecar {
 }
 
 export async function startSidecarToSidecar(o: SidecarToSidecarOptions): Promise<SidecarToSidecar> {
-  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local });
+  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local, prepare: o.prepareServer });
   const port = await server.start();
   o.log.info(`Internal gRPC server is running on ${server.host}:${port}`);
 
@@ -80,6 +85,7 @@ export async function startSidecarToSidecar(o: SidecarToSidecarOptions): Promise
   return {
     port,
     remote: remote && ((appId, namespace) => remote.remote(appId, namespace)),
+    resolve: resolver && ((id, namespace, signal) => resolver!.resolve({ id, namespace, port }, signal)),
     stop: (graceMs) =>
       (stopping ??= (async () => {
         await resolver?.close().catch((e: Error) => o.log.warn(`name resolution ${component}: ${e.message}`));

@@ -23,6 +23,8 @@ export interface InternalServerOptions {
   maxMessageBytes: number;
   /** This sidecar's app (undefined while there is none: the call fails as daprd's does). */
   local: () => Invoker | undefined;
+  /** Called with the server before it binds (gRPC proxying takes the streams for the apps' own services). */
+  prepare?: (server: grpc.Server) => void;
 }
 
 const fail = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({ code, details });
@@ -70,6 +72,7 @@ export class InternalServer {
       CallActorReminder: unimplemented,
       CallActorStream: (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', fail(grpc.status.UNIMPLEMENTED, 'actors are not supported by this sidecar')),
     });
+    opts.prepare?.(this.server);
   }
 
   /** Binds the port; with no port given, daprd's stable one, or any free one when that is taken. */
