@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { permanent, StatusCodeError } from '../../core/resiliency/errors';
 import { messageSizeGuard } from './frames';
-import { anyOf } from './signals';
+import { anyOf } from '../../core/signals';
 import { endToEnd, first, headerMap, outgoing } from './headers';
 import { ProxyError, rstStatus, statusHeaders, trailersOnly } from './status';
 

@@ -21,7 +21,7 @@ import { divertUnknownMethods } from './grpc-js-hook';
 import { Downstream, exchange } from './exchange';
 import { endToEnd, first, type HeaderMap, headerMap, outgoing } from './headers';
 import { toApp, toSidecar } from './metadata';
-import { anyOf } from './signals';
+import { anyOf } from '../../core/signals';
 import { ProxyError } from './status';
 import { Upstreams } from './upstreams';
 

@@ -8,6 +8,7 @@ import { errMessage, isRuntimeError, RuntimeError } from '../../errors/runtime-e
 import type { CoreContext } from '../context';
 import { permanent, StatusCodeError } from '../resiliency/errors';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
+import { anyOf } from '../signals';
 import { ExternalInvokers } from './external';
 import { forwardedHeaders, withAppIds, withForwarded, withTraceContext } from './headers';
 import { normalizeMethod } from './method';
@@ -86,7 +87,7 @@ export class InvokeCore {
     try {
       const target = this.target(id);
       const out: InvokeRequest = { ...req, method: normalizeMethod(req.method), headers: this.headersFor(target, req) };
-      const attempt = async (s: AbortSignal): Promise<InvokeResponse> => {
+      const attempt = async (...policy: AbortSignal[]): Promise<InvokeResponse> => {
         // Resolved on every attempt, as daprd's policy runs directMessaging.Invoke: a retry can
         // reach another instance of the app when the one the first attempt found went away.
         const invoker = await this.invokerFor(target, id);
@@ -96,12 +97,25 @@ export class InvokeCore {
         } catch (e) {
           throw permanent(e); // a streamed body cannot go out twice: no more retries
         }
-        const res = await invoker.invoke({ ...out, body: attemptBody }, signal ? AbortSignal.any([signal, s]) : s);
+        // Policies may hand the same never-aborting signal to every call: a detachable link, let go
+        // once the answer is read (AbortSignal.any would keep one per call alive on Node 20).
+        const linked = anyOf(...(signal ? [signal] : []), ...policy);
+        let res: InvokeResponse;
+        try {
+          res = await invoker.invoke({ ...out, body: attemptBody }, linked.signal);
+        } catch (e) {
+          linked.dispose();
+          throw e;
+        }
+        res.body.once('close', linked.dispose);
         // A failure status goes to the policies as daprd's CodeError (they may retry it), with the
         // answer kept for the caller; a streamed request cannot be retried, so its answer streams on.
         return replayable ? failureAsError(res) : res;
       };
-      return await this.resiliency.app(id, attempt, policyEndpoint(target, id, out.method));
+      // A call to another sidecar also gets daprd's built-in retries on UNAVAILABLE (unless a
+      // policy names the app), each retry resolving the app again.
+      const run = target.kind === 'remote' ? (s: AbortSignal) => this.resiliency.sidecarCall(target.id, (s2) => attempt(s, s2)) : attempt;
+      return await this.resiliency.app(id, run, policyEndpoint(target, id, out.method));
     } catch (e) {
       body.discard();
       if (e instanceof StatusCodeError && e.response) return e.response as InvokeResponse;

@@ -9,6 +9,7 @@ import { ComponentStore } from '../../components/store';
 import { RuntimeError } from '../../errors/runtime-error';
 import { StatusCodeError } from '../resiliency/errors';
 import type { Operation, Resiliency } from '../resiliency/types';
+import { buildResiliency } from '../../config/resiliency';
 import { InvokeCore } from './index';
 import type { InvokeRequest, InvokeResponse, Invoker } from './types';
 
@@ -291,5 +292,24 @@ describe('InvokeCore: external targets', () => {
     expect(got[0]).toMatchObject({ method: 'GET', url: '/api/x', headers: { authorization: 'Bearer t' } });
     expect(calls).toEqual([{ appId: 'ext', endpoint: `ext:${base}/api/` }]);
     await core.close();
+  });
+});
+
+describe('InvokeCore: daprd built-in service retries', () => {
+  const unavailable = () => Object.assign(new Error('rpc error: code = Unavailable desc = connection refused'), { code: 14 });
+
+  it('a remote call that fails UNAVAILABLE is tried again (no Resiliency resource names the app)', async () => {
+    const remote = recorder((n) => (n === 1 ? unavailable() : answer()));
+    const core = new InvokeCore(ctx, { remote: () => remote.invoker, resiliency: buildResiliency([], 'me') });
+    const res = await core.invoke(req({ appId: 'orders', body: Readable.from([Buffer.from('hi')]), length: 2 }));
+    expect(res.status).toBe(200);
+    expect(remote.seen.map((s) => s.body)).toEqual(['hi', 'hi']);
+  });
+
+  it('other failures are not retried by the built-in policy', async () => {
+    const remote = recorder(() => new Error('boom'));
+    const core = new InvokeCore(ctx, { remote: () => remote.invoker, resiliency: buildResiliency([], 'me') });
+    await failure(core.invoke(req({ appId: 'orders' })));
+    expect(remote.seen).toHaveLength(1);
   });
 });
