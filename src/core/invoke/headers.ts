@@ -2,7 +2,7 @@
 // minus the ones that belong to one hop (or to the Dapr API itself), plus the ones daprd adds:
 // dapr-caller-app-id / dapr-callee-app-id, a W3C traceparent, and X-Forwarded-* / Forwarded on
 // the way to another host.
-import { randomBytes } from 'node:crypto';
+import { newTraceparent } from '../trace';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Headers } from './types';
 
@@ -28,8 +28,6 @@ export function forwardedHeaders(h: Headers): Headers {
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** A new W3C trace context (not sampled: nothing is recorded for it). */
-export const newTraceparent = (): string => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
 
 /** The caller's traceparent when it is a valid one (tracestate goes with it), else a new trace. */
 export function withTraceContext(h: Headers): Headers {

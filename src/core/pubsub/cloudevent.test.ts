@@ -1,4 +1,5 @@
-import { buildEnvelope, CloudEventError, dataBytes, fromRawPayload, hasExpired, newTraceparent, parseBool } from './cloudevent';
+import { newTraceparent } from '../trace';
+import { buildEnvelope, CloudEventError, dataBytes, fromRawPayload, hasExpired, parseBool } from './cloudevent';
 
 const base = { source: 'app1', topic: 'orders', pubsubName: 'ps', metadata: {}, now: new Date('2026-01-02T03:04:05.678Z') };
 const parse = (b: Buffer) => JSON.parse(b.toString()) as Record<string, unknown>;

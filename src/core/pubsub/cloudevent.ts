@@ -153,13 +153,3 @@ export function parseBool(v: string): boolean {
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
   throw new Error(`strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
 }
-
-/**
- * A fresh W3C traceparent (not sampled), as daprd stamps publishes that arrive without one. Built
- * from randomUUID, which draws on Node's entropy cache (randomBytes per call was ~6% of a publish).
- */
-export function newTraceparent(): string {
-  const a = randomUUID().replaceAll('-', '');
-  const b = randomUUID().replaceAll('-', '');
-  return `00-${a}-${b.slice(0, 16)}-00`;
-}

@@ -7,7 +7,8 @@ import { prop } from '../../components/pubsub/metadata';
 import type { CoreContext } from '../context';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { eventToBytes } from './bulk-event';
-import { buildEnvelope, CloudEventError, newTraceparent, parseBool } from './cloudevent';
+import { newTraceparent } from '../trace';
+import { buildEnvelope, CloudEventError, parseBool } from './cloudevent';
 import { isAllowed, topicScopes } from './scopes';
 
 export interface PublishInput {

@@ -106,7 +106,9 @@ export class InternalServer {
 
   private async callLocal(call: grpc.ServerUnaryCall<WireRequest, WireResponse>, cb: grpc.sendUnaryData<WireResponse>): Promise<void> {
     const ac = new AbortController();
-    call.on('cancelled', () => ac.abort());
+    // grpc-js also emits 'cancelled' when a call ends normally: abort only unfinished work.
+    let finished = false;
+    call.on('cancelled', () => finished || ac.abort());
     try {
       const local = this.invoker();
       const w = call.request;
@@ -114,15 +116,18 @@ export class InternalServer {
       const data = w.message.data?.value ?? Buffer.alloc(0);
       const res = await this.appCall(local, fromWireRequest(w, this.opts.appId, Readable.from(data.length > 0 ? [data] : [])), ac.signal);
       const body = Buffer.concat(await res.body.toArray());
+      finished = true;
       cb(null, toWireResponse(res, body));
     } catch (e) {
+      finished = true;
       cb(toStatus(e));
     }
   }
 
   private async callLocalStream(call: Duplex): Promise<void> {
     const ac = new AbortController();
-    call.on('cancelled', () => ac.abort());
+    let finished = false;
+    call.on('cancelled', () => finished || ac.abort());
     call.on('error', () => ac.abort());
     let requestBody: Readable | undefined;
     try {
@@ -131,6 +136,7 @@ export class InternalServer {
       requestBody = body;
       const res = await this.appCall(local, fromWireRequest(first, this.opts.appId, body), ac.signal);
       await writeResponse(call, res, ac.signal);
+      finished = true;
     } catch (e) {
       if (!ac.signal.aborted) call.emit('error', toStatus(e));
     } finally {
