@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, httpStatus, rssMB, spawnNode, waitUntil } from './procs.mjs';
 import { runLoad } from './runload.mjs';
+import { checkoutState, machineLine } from './report.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -299,16 +300,8 @@ async function main() {
   if (opt.profile) log(`CPU profiles of both sidecars in ${resolve(opt.profile)} (open in Chrome DevTools or speedscope)`);
   if (!outFile) return;
 
-  const cpu = os.cpus();
-  let commit = '?';
-  let dirty = 0;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).length;
-  } catch {
-    /* not a checkout */
-  }
-  const machine = `${cpu[0]?.model.trim() ?? '?'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${os.release()}; 1-min load average ${loadAtStart.toFixed(1)} when the run started, ${os.loadavg()[0].toFixed(1)} at the end`;
+  const { commit, dirty } = checkoutState(ROOT);
+  const machine = machineLine(loadAtStart);
   const versions = `Node ${process.version}; undici ${pkgVersion('undici')}, @grpc/grpc-js ${pkgVersion('@grpc/grpc-js')}, better-sqlite3 ${pkgVersion('better-sqlite3')}; layotto-ts ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} at ${commit}${dirty ? ` + ${dirty} uncommitted paths under src/ (others' work in progress)` : ''}`;
   const extra = process.argv.slice(2).join(' ');
   const command = process.env.npm_lifecycle_event === 'bench:invoke' ? `npm run bench:invoke${extra ? ` -- ${extra}` : ''}` : `node ${relative(ROOT, process.argv[1])} ${extra}`.trim();

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect as amqpConnect } from 'amqplib';
 import { freePort, httpStatus, spawnNode, waitUntil } from './procs.mjs';
-import { refTable } from './report.mjs';
+import { checkoutState, machineLine, refTable } from './report.mjs';
 import { prepare, runLoad, safeCpu } from './runload.mjs';
 import { EXCHANGE, PAYLOAD_BYTES, payload } from './targets-pubsub.mjs';
 
@@ -347,16 +347,8 @@ async function main() {
   await stopAll();
 
   // ---- report ----
-  const cpu = os.cpus();
-  let commit = '?';
-  let dirty = 0;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).length;
-  } catch {
-    /* not a checkout */
-  }
-  const machine = `${cpu[0]?.model.trim() ?? '?'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${os.release()}; 1-min load average ${loadAtStart.toFixed(1)} when the run started`;
+  const { commit, dirty } = checkoutState(ROOT);
+  const machine = machineLine(loadAtStart);
   const versions = `Node ${process.version}, Redis ${redisVersion}${rabbitVersion ? `, RabbitMQ ${rabbitVersion}` : ''}; ioredis ${pkgVersion('ioredis')}, amqplib ${pkgVersion('amqplib')}, undici ${pkgVersion('undici')}, @grpc/grpc-js ${pkgVersion('@grpc/grpc-js')}; layotto-ts ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} at ${commit}${dirty ? ` + ${dirty} uncommitted paths under src/ (others' work in progress)` : ''}`;
   const extra = process.argv.slice(2).join(' ');
   const command = process.env.npm_lifecycle_event === 'bench:pubsub' ? `npm run bench:pubsub${extra ? ` -- ${extra}` : ''}` : `node ${relative(ROOT, process.argv[1])} ${extra}`.trim();

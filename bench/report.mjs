@@ -1,4 +1,6 @@
 // Turns the benchmark results into the markdown printed to the console and written to RESULTS.md.
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 
 const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -103,4 +105,20 @@ export function refTable(rows) {
     );
   }
   return lines.join('\n');
+}
+
+/** The commit a run measured and how many paths under src/ differed from it (0 = clean). */
+export function checkoutState(root) {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
+    return { commit: git('rev-parse', '--short', 'HEAD').trim(), dirty: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length };
+  } catch {
+    return { commit: '?', dirty: 0 }; // not a checkout
+  }
+}
+
+/** The machine line of a results file: CPU, cores, memory, kernel, and the load the run met. */
+export function machineLine(loadAtStart) {
+  const cpu = os.cpus();
+  return `${cpu[0]?.model.trim() ?? '?'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${os.release()}; 1-min load average ${loadAtStart.toFixed(1)} when the run started, ${os.loadavg()[0].toFixed(1)} at the end`;
 }
