@@ -30,6 +30,7 @@ import { Mqtt3PubSub } from './pubsub/mqtt3';
 import { RabbitMQPubSub } from './pubsub/rabbitmq';
 import { JetStreamPubSub } from './pubsub/jetstream';
 import { RedisStreamsPubSub } from './pubsub/redis';
+import { bindingsRegistry } from './bindings/registry';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
@@ -67,4 +68,5 @@ export const registries: { [K in Kind]: Registry<KindMap[K]> } = {
   sequencer: sequencerRegistry,
   configuration: configurationRegistry,
   pubsub: pubsubRegistry,
+  bindings: bindingsRegistry,
 };

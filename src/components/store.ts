@@ -8,6 +8,7 @@ import type { LockStore } from './lock/types';
 import type { SequencerStore } from './sequencer/types';
 import type { ConfigurationStore } from './configuration/types';
 import type { PubSub } from './pubsub/types';
+import type { Binding } from './bindings/types';
 
 /** Component kinds and the interface their instances implement. Add a line per new kind. */
 export interface KindMap {
@@ -18,9 +19,10 @@ export interface KindMap {
   sequencer: SequencerStore;
   configuration: ConfigurationStore;
   pubsub: PubSub;
+  bindings: Binding;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock', 'sequencer', 'configuration', 'pubsub'];
+export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock', 'sequencer', 'configuration', 'pubsub', 'bindings'];
 
 export interface LiveComponent<K extends Kind = Kind> {
   kind: K;
