@@ -30,3 +30,13 @@ export class ComponentConfigError extends Error {
     this.name = 'ComponentConfigError';
   }
 }
+
+/**
+ * Optional capability of components with a backend (contrib's health.Pinger): one cheap round
+ * trip that fails when the backend is unreachable. The actuator's readiness probe calls it.
+ */
+export interface Pinger {
+  ping(): Promise<void>;
+}
+
+export const isPinger = (c: unknown): c is Pinger => typeof (c as Partial<Pinger> | undefined)?.ping === 'function';

@@ -90,6 +90,11 @@ function watchBackoff(ms: number): { duration: number; next: () => ReturnType<ty
   return { duration: ms, next: () => watchBackoff(Math.min(ms * 2, 1000)) };
 }
 
+/** The health round trip: the member's status, bounded so a dead endpoint fails within `ms`. */
+export async function pingEtcd(client: Etcd3, ms = 2000): Promise<void> {
+  await client.maintenance.status({ deadline: Date.now() + ms });
+}
+
 export function closeEtcd(client: Etcd3 | undefined): void {
   client?.close();
 }

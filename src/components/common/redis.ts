@@ -39,6 +39,12 @@ export async function connectRedis(cfg: RedisConfig, what: string): Promise<Redi
   return client;
 }
 
+/** The health round trip: fails at once while the connection is down (ioredis would queue the PING). */
+export async function pingRedis(client: Redis): Promise<void> {
+  if (client.status !== 'ready') throw new Error(`redis connection is ${client.status}`);
+  await client.ping();
+}
+
 /** QUIT politely; a connection that is already broken is just dropped. */
 export async function closeRedis(client: Redis | undefined): Promise<void> {
   if (!client) return;

@@ -7,7 +7,7 @@
 // changed items as they were at that revision (deleted: empty value). A watch that stays
 // disconnected longer than dialTimeout ends every subscription with an error.
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
-import { closeEtcd, connectEtcd, parseEtcdMetadata } from '../../common/etcd';
+import { closeEtcd, connectEtcd, parseEtcdMetadata, pingEtcd } from '../../common/etcd';
 import type { ComponentMetadata } from '../../types';
 import { Subscriptions } from '../subscriptions';
 import {
@@ -49,6 +49,10 @@ export class EtcdConfigurationStore implements ConfigurationStore {
 
   features(): readonly string[] {
     return [];
+  }
+
+  ping(): Promise<void> {
+    return pingEtcd(this.etcd());
   }
 
   async get(req: ConfigurationGetRequest): Promise<ConfigurationItem[]> {

@@ -46,6 +46,10 @@ export class PostgresConfigurationStore implements ConfigurationStore {
     return [];
   }
 
+  async ping(): Promise<void> {
+    await this.db().query('SELECT 1');
+  }
+
   async get(req: ConfigurationGetRequest): Promise<ConfigurationItem[]> {
     for (const k of req.keys) if (!IDENT.test(k)) throw new Error(`invalid key : '${k}'`);
     const pool = this.db();

@@ -4,7 +4,7 @@
 // on a second, subscriber-mode connection shared by every subscription; a deleted/expired key is
 // delivered as an item with an empty value. Layotto writes bump the version with a Lua script.
 import type { Redis } from 'ioredis';
-import { connectRedis, parseRedisMetadata, type RedisConfig } from '../../common/redis';
+import { connectRedis, parseRedisMetadata, pingRedis, type RedisConfig } from '../../common/redis';
 import type { ComponentMetadata } from '../../types';
 import { deliver, Subscriptions } from '../subscriptions';
 import {
@@ -53,6 +53,10 @@ export class RedisConfigurationStore implements ConfigurationStore {
 
   features(): readonly string[] {
     return [];
+  }
+
+  ping(): Promise<void> {
+    return pingRedis(this.redis());
   }
 
   async get(req: ConfigurationGetRequest): Promise<ConfigurationItem[]> {

@@ -6,7 +6,7 @@
 // etcd grants at least its minimum lease TTL (2 s with default election settings), so a 1 s
 // lock lives about 2 s.
 import type { Etcd3, IOperation } from 'etcd3';
-import { closeEtcd, connectEtcd, parseEtcdMetadata } from '../../common/etcd';
+import { closeEtcd, connectEtcd, parseEtcdMetadata, pingEtcd } from '../../common/etcd';
 import type { ComponentMetadata } from '../../types';
 import { assertKeyPrefix } from '../metadata';
 import { type LockStore, type TryLockRequest, type UnlockRequest, UnlockStatus } from '../types';
@@ -24,6 +24,10 @@ export class EtcdLockStore implements LockStore {
 
   features(): readonly string[] {
     return [];
+  }
+
+  ping(): Promise<void> {
+    return pingEtcd(this.etcd());
   }
 
   async tryLock(req: TryLockRequest): Promise<{ success: boolean }> {

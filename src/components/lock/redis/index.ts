@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { parseMetadata } from '../../metadata';
-import { connectRedis, parseRedisMetadata, closeRedis } from '../../common/redis';
+import { connectRedis, parseRedisMetadata, closeRedis, pingRedis } from '../../common/redis';
 import { ComponentConfigError, type ComponentMetadata } from '../../types';
 import { assertKeyPrefix } from '../metadata';
 import { type LockStore, type TryLockRequest, type UnlockRequest, UnlockStatus } from '../types';
@@ -43,6 +43,10 @@ export class RedisLockStore implements LockStore {
 
   features(): readonly string[] {
     return [];
+  }
+
+  ping(): Promise<void> {
+    return pingRedis(this.redis());
   }
 
   async tryLock(req: TryLockRequest): Promise<{ success: boolean }> {

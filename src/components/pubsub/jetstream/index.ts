@@ -53,6 +53,11 @@ export class JetStreamPubSub implements PubSub, BulkPublisher {
     return [PubSubFeature.BULK_PUBLISH];
   }
 
+  /** A PING/PONG round trip; rtt() refuses at once while the connection is down. */
+  async ping(): Promise<void> {
+    await this.ready().nc.rtt();
+  }
+
   async publish(req: PublishRequest): Promise<void> {
     await this.send(this.ready(), req.topic, req.data);
   }

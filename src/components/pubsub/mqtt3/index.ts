@@ -71,6 +71,12 @@ export class Mqtt3PubSub implements PubSub {
     return [PubSubFeature.SUBSCRIBE_WILDCARDS];
   }
 
+  /** Connection state: the client's keepalive PINGREQs already watch the link. */
+  async ping(): Promise<void> {
+    const { client, cfg } = this.ready();
+    if (!client.connected) throw new Error(`mqtt3: not connected to ${cfg.broker.host}:${cfg.broker.port} (reconnecting)`);
+  }
+
   async publish(req: PublishRequest): Promise<void> {
     const { client, cfg } = this.ready();
     if (!req.topic) throw new Error('mqtt3: topic name is empty');

@@ -36,6 +36,12 @@ export class RabbitMQPubSub implements PubSub {
     return [PubSubFeature.MESSAGE_TTL];
   }
 
+  /** Connection state: amqplib has no ping, and a lost socket drops the connection at once (then it redials). */
+  async ping(): Promise<void> {
+    const { cfg, session } = this.ready();
+    if (!session.current) throw new Error(`rabbitmq pub/sub: not connected to ${cfg.address} (reconnecting)`);
+  }
+
   async publish(req: PublishRequest): Promise<void> {
     const { cfg, publisher } = this.ready();
     await publisher.publish(req.topic, routingKey(req), req.data, publishOptions(req, cfg));

@@ -4,7 +4,7 @@
 // all of them. At-least-once: an entry is XACKed only after its handler resolved; otherwise it
 // stays pending and is reclaimed after processingTimeout. ttlInSeconds is left to the runtime
 // (contrib declares no MESSAGE_TTL for this broker either).
-import { closeRedis, connectRedis } from '../../common/redis';
+import { closeRedis, connectRedis, pingRedis } from '../../common/redis';
 import type { ComponentMetadata } from '../../types';
 import type { MessageHandler, PublishRequest, PubSub, SubscribeRequest, Subscription } from '../types';
 import { entryFields } from './entry';
@@ -35,6 +35,10 @@ export class RedisStreamsPubSub implements PubSub {
 
   features(): readonly string[] {
     return [];
+  }
+
+  ping(): Promise<void> {
+    return pingRedis(this.context().client);
   }
 
   async publish(req: PublishRequest): Promise<void> {

@@ -8,7 +8,7 @@
 // rewrites the offset it read and is conditional on it, so a concurrent raise makes it retry
 // instead of handing out an id from the old base. Layotto itself only checks biggerThan and fails.
 import type { Etcd3, IKeyValue } from 'etcd3';
-import { closeEtcd, connectEtcd, parseEtcdMetadata } from '../../common/etcd';
+import { closeEtcd, connectEtcd, parseEtcdMetadata, pingEtcd } from '../../common/etcd';
 import type { ComponentMetadata } from '../../types';
 import { applyBiggerThan, commonInit } from '../metadata';
 import type { GetNextIdRequest, SequencerStore } from '../types';
@@ -34,6 +34,10 @@ export class EtcdSequencer implements SequencerStore {
 
   features(): readonly string[] {
     return [];
+  }
+
+  ping(): Promise<void> {
+    return pingEtcd(this.etcd());
   }
 
   async getNextId(req: GetNextIdRequest): Promise<bigint> {

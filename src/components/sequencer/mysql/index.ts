@@ -85,6 +85,11 @@ export class MySqlSequencer extends CounterSequencer {
     await p?.end();
   }
 
+  async ping(): Promise<void> {
+    if (!this.pool) throw new Error('mysql sequencer is not initialized');
+    await this.pool.query('SELECT 1');
+  }
+
   protected async advance(key: string, by: number): Promise<bigint> {
     if (!this.pool) throw new Error('mysql sequencer is not initialized');
     const [res] = await this.pool.query<ResultSetHeader>(

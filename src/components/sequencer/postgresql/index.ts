@@ -57,6 +57,11 @@ export class PostgresSequencer extends CounterSequencer {
     await p?.end();
   }
 
+  async ping(): Promise<void> {
+    if (!this.pool) throw new Error('postgresql sequencer is not initialized');
+    await this.pool.query('SELECT 1');
+  }
+
   protected async advance(key: string, by: number): Promise<bigint> {
     if (!this.pool) throw new Error('postgresql sequencer is not initialized');
     const r = await this.pool.query<{ value: string }>(

@@ -1,7 +1,7 @@
 // sequencer.redis: Layotto's layout, one string counter per key advanced with INCRBY (1 per id, or
 // a segment's size). Scripts answer with GET's bulk string so int64 ids never pass through a double.
 import type { Redis } from 'ioredis';
-import { connectRedis, parseRedisMetadata, closeRedis } from '../../common/redis';
+import { connectRedis, parseRedisMetadata, closeRedis, pingRedis } from '../../common/redis';
 import type { ComponentMetadata } from '../../types';
 import { applyBiggerThan, commonInit } from '../metadata';
 import type { GetNextIdRequest, SequencerStore } from '../types';
@@ -34,6 +34,11 @@ export class RedisSequencer implements SequencerStore {
 
   features(): readonly string[] {
     return [];
+  }
+
+  ping(): Promise<void> {
+    if (!this.client) throw new Error('redis sequencer is not initialized');
+    return pingRedis(this.client);
   }
 
   async getNextId(req: GetNextIdRequest): Promise<bigint> {

@@ -13,7 +13,7 @@ import {
   type TransactionalRequest,
   type TransactionalStateStore,
 } from '../types';
-import { connectRedis, parseRedisMetadata, type RedisConfig, closeRedis } from '../../common/redis';
+import { connectRedis, parseRedisMetadata, type RedisConfig, closeRedis, pingRedis } from '../../common/redis';
 import { ARGS_PER_OP, GET, WRITE } from './scripts';
 import { settleAll } from '../bulk';
 
@@ -41,8 +41,8 @@ export class RedisStateStore implements TransactionalStateStore {
     return [StateFeature.ETAG, StateFeature.TRANSACTIONAL, StateFeature.TTL];
   }
 
-  async ping(): Promise<void> {
-    await this.redis().ping();
+  ping(): Promise<void> {
+    return pingRedis(this.redis());
   }
 
   /** One script reads data, version and TTL atomically, in one round trip (as daprd's state.redis). */
