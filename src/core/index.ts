@@ -10,6 +10,7 @@ import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
 import { PubSubCore, subscriptionInfo } from './pubsub';
 import { InvokeCore, type RemoteInvokers } from './invoke';
+import { BindingsCore } from './bindings';
 import pino, { type Logger } from 'pino';
 import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
 
@@ -24,6 +25,7 @@ export interface Core {
   configuration: ConfigurationCore;
   pubsub: PubSubCore;
   invoke: InvokeCore;
+  bindings: BindingsCore;
 }
 
 /** Runtime configuration the core needs beyond the components (from the Configuration resource). */
@@ -51,6 +53,7 @@ export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptio
     configuration: new ConfigurationCore(ctx, app),
     pubsub,
     invoke: new InvokeCore(ctx, { resiliency, remote: opts.remoteInvokers }),
+    bindings: new BindingsCore(ctx, resiliency),
   };
 }
 

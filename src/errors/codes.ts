@@ -186,6 +186,13 @@ export const ERRORS = {
   PUBSUB_STREAM: row('ERR_PUBSUB_SUBSCRIBE', 400, Grpc.INVALID_ARGUMENT, '%s'),
   PUBSUB_STREAM_ALREADY: row('ERR_PUBSUB_SUBSCRIBE', 400, Grpc.ALREADY_EXISTS, 'already subscribed to pubsub %s topic %s'),
 
+  // Output bindings: every failure, an unknown binding included, is 500/Internal (daprd's
+  // onOutputBindingMessage and InvokeBinding); Layotto words it its own way, also Internal.
+  INVOKE_OUTPUT_BINDING: row('ERR_INVOKE_OUTPUT_BINDING', 500, Grpc.INTERNAL, 'error invoking output binding %s: %s', undefined, {
+    grpc: Grpc.INTERNAL,
+    template: 'error when invoke output binding %s: %s',
+  }),
+
   // Hello (Layotto)
   HELLO_NOT_FOUND: row('ERR_HELLO_NOT_FOUND', 400, Grpc.INTERNAL, 'no instance found', undefined, {
     grpc: Grpc.UNKNOWN, // Layotto returns the bare Go error ErrNoInstance, which grpc-go sends as Unknown

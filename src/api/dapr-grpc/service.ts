@@ -12,11 +12,12 @@ import { secretsHandlers } from '../grpc/secrets';
 import { stateHandlers } from './state';
 import { pubsubHandlers } from './pubsub';
 import { invokeHandlers } from './invoke';
+import { bindingsHandlers } from './bindings';
 
 export function daprServiceImplementation(core: Core): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, def] of Object.entries(daprServiceDefinition)) impl[name] = unimplementedHandler(name, def);
-  const implemented = { ...stateHandlers(core.state), ...metadataHandlers(core.metadata), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...pubsubHandlers(core.pubsub), ...invokeHandlers(core.invoke) };
+  const implemented = { ...stateHandlers(core.state), ...metadataHandlers(core.metadata), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...pubsubHandlers(core.pubsub), ...invokeHandlers(core.invoke), ...bindingsHandlers(core.bindings) };
   for (const [name, handler] of Object.entries(implemented)) {
     // A handler for an rpc the protos lack would be silently ignored by grpc-js: fail at startup.
     if (!(name in daprServiceDefinition)) throw new Error(`Dapr gRPC handler ${name} matches no rpc of the loaded protos`);

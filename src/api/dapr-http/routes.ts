@@ -2,6 +2,7 @@
 // specific route (static segments before params).
 import type { Core } from '../../core';
 import type { Endpoint } from './endpoint';
+import { bindingsEndpoints } from './bindings';
 import { configurationEndpoints } from './configuration';
 import { invokeEndpoints } from './invoke';
 import { lockEndpoints } from './lock';
@@ -11,5 +12,5 @@ import { secretsEndpoints } from './secrets';
 import { stateEndpoints } from './state';
 
 export function daprHttpEndpoints(core: Core, maxBodySize: number): Endpoint[] {
-  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core, maxBodySize), ...secretsEndpoints(core), ...lockEndpoints(core), ...configurationEndpoints(core), ...pubsubEndpoints(core)];
+  return [...stateEndpoints(core), ...metadataEndpoints(core), ...invokeEndpoints(core, maxBodySize), ...secretsEndpoints(core), ...lockEndpoints(core), ...configurationEndpoints(core), ...pubsubEndpoints(core), ...bindingsEndpoints(core)];
 }

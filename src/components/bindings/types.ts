@@ -18,6 +18,8 @@ export interface BindingInvokeRequest {
   data: Buffer;
   /** Request metadata, with traceparent/tracestate added by the runtime. */
   metadata: Record<string, string>;
+  /** Fires when the runtime stops waiting (a Resiliency timeout); components should give up then. */
+  signal?: AbortSignal;
 }
 
 export interface BindingInvokeResponse {
@@ -30,7 +32,22 @@ export interface BindingInvokeResponse {
 export interface OutputBinding {
   /** The operations invoke() accepts; anything else is refused by the core before the call. */
   operations(): readonly string[];
-  invoke(req: BindingInvokeRequest): Promise<BindingInvokeResponse>;
+  /** Resolves undefined for "no response" (daprd answers 204), a response otherwise (200, even if empty). */
+  invoke(req: BindingInvokeRequest): Promise<BindingInvokeResponse | undefined>;
+}
+
+/**
+ * A failed invocation that still has response metadata to report (contrib's http binding answers
+ * a status >= 400 with statusCode/headers and an error); daprd passes that metadata back.
+ */
+export class BindingInvokeError extends Error {
+  constructor(
+    message: string,
+    readonly response?: BindingInvokeResponse,
+  ) {
+    super(message);
+    this.name = 'BindingInvokeError';
+  }
 }
 
 /** One event read from the outside system. */
