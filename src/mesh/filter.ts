@@ -34,11 +34,17 @@ export interface Exchange {
   responseBytes?: number;
   /** Per-filter state between onRequest and onResponse (a span, a timer), keyed by filter name. */
   readonly attrs: Map<string, unknown>;
+  /**
+   * Set by a filter whose state must be the handler's async context (tracing's current span); the
+   * server calls the handler (gRPC: every listener step) through it. A filter that sets it wraps any
+   * earlier one.
+   */
+  run?: <T>(fn: () => T) => T;
 }
 
 /** A local answer that ends the request before it reaches the handler. */
 export interface LocalReply {
-  http: { status: number; body: string; contentType?: string };
+  http: { status: number; body: string; contentType?: string; headers?: Record<string, string> };
   grpc: { code: number; details: string };
 }
 
