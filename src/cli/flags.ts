@@ -33,6 +33,11 @@ export interface Flags {
   maxBodySize: number;
   gracefulShutdownSeconds: number;
   mode: string;
+  /**
+   * Layotto's config.json (`start -c <file>`, Layotto's own command line), and which of the flags
+   * it can also set were given on the command line: those win over the file.
+   */
+  layottoConfig?: { file: string; fromCli: string[] };
   /** daprd flags given but not acted on yet (reported at startup). */
   ignored: string[];
 }
@@ -123,6 +128,8 @@ export function buildCommand(): Command {
     .addOption(new Option('--dapr-http-max-request-size <mb>', 'legacy: max request body size in MB').argParser(int))
     .addOption(new Option('--dapr-graceful-shutdown-seconds <s>', 'grace period for in-flight requests on shutdown').argParser(int).default(5))
     .addOption(new Option('--mode <mode>', 'runtime mode').choices(['standalone', 'kubernetes']).default('standalone'))
+    .addOption(new Option('-c, --config-file <file>', "Layotto's config.json (components, gRPC listener, app); as `layotto start -c`"))
+    .usage('[start [-c config.json]] [options]')
     .helpOption('-h, --help', 'show this help')
     .version(require('../../package.json').version as string, '--version')
     .showHelpAfterError(false)
@@ -134,8 +141,11 @@ export function buildCommand(): Command {
 
 /** Parses argv (without node and script) into Flags; commander prints a one-line reason and exits on errors. */
 export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
-  cmd.parse(argv, { from: 'user' });
+  // `start` is Layotto's subcommand; without -c it reads $RUNTIME_CONFIG or configs/config.json as Layotto does.
+  const start = argv[0] === 'start';
+  cmd.parse(start ? argv.slice(1) : argv, { from: 'user' });
   const o = cmd.opts();
+  const layottoFile: string | undefined = o.configFile ?? (start ? process.env.RUNTIME_CONFIG || 'configs/config.json' : undefined);
   const ignored = [...ACCEPTED_UNUSED, ...ACCEPTED_UNUSED_BOOL].filter((n) => o[camel(n)] !== undefined);
   const legacyMb = o.daprHttpMaxRequestSize as number | undefined;
   const maxBodySizeFromFlag = cmd.getOptionValueSource('maxBodySize') === 'cli';
@@ -171,8 +181,12 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
     maxBodySize: !maxBodySizeFromFlag && legacyMb !== undefined ? legacyMb * 1024 * 1024 : o.maxBodySize,
     gracefulShutdownSeconds: o.daprGracefulShutdownSeconds,
     mode: o.mode,
+    layottoConfig: layottoFile ? { file: layottoFile, fromCli: LAYOTTO_SETTABLE.filter((k) => cmd.getOptionValueSource(k) === 'cli') } : undefined,
     ignored,
   };
 }
+
+/** Flags config.json can also set (app id and channel, Layotto gRPC port). */
+const LAYOTTO_SETTABLE = ['appId', 'appPort', 'appProtocol', 'appChannelAddress', 'layottoGrpcPort'];
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

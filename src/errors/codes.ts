@@ -198,6 +198,12 @@ export const ERRORS = {
     grpc: Grpc.UNKNOWN, // Layotto returns the bare Go error ErrNoInstance, which grpc-go sends as Unknown
     template: 'no instance found',
   }),
+
+  // Lifecycle.ApplyConfiguration (Layotto API only; pkg/grpc/lifecycle texts).
+  LIFECYCLE_NO_FIELD: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, 'field %s is not configured'),
+  LIFECYCLE_COMPONENT_NOT_FOUND: row('ERR_COMPONENT_NOT_FOUND', 400, Grpc.INVALID_ARGUMENT, 'component not found. kind: %s , name: %s'),
+  LIFECYCLE_NOT_SUPPORTED: row('ERR_API_UNIMPLEMENTED', 501, Grpc.UNIMPLEMENTED, 'component kind: %s , name: %s can not be re-configured while running'),
+  LIFECYCLE_APPLY: row('ERR_COMPONENT_INIT', 500, Grpc.INTERNAL, 'fail to apply configuration to component kind: %s , name: %s: %s'),
 } satisfies Record<string, ErrorRow>;
 
 export type ErrorKind = keyof typeof ERRORS;
