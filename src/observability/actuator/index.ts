@@ -1,0 +1,3 @@
+export { type Actuator, type ActuatorOptions, startActuator } from './server';
+export { componentProbes } from './components';
+export { aggregate, type Health, type HealthReport, type Status } from './health';
