@@ -21,6 +21,12 @@ import { type SidecarToSidecar, startSidecarToSidecar } from './internal';
 import { createAppChannel, healthChecked } from '../app-channel';
 import { resolveHttpEndpoints } from './http-endpoints';
 import { GrpcProxy } from '../api/grpc-proxy/proxy';
+import type { LayottoConfig } from './layotto-config';
+import { componentReapplier } from './reapply';
+import { filteredServer } from '../api/grpc/filter-interceptor';
+import type { FilterChain } from '../mesh/chain';
+import type { Api } from '../mesh/filter';
+import { buildFilterChain } from './filters';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -31,20 +37,23 @@ export interface Sidecar {
   stopped: Promise<void>;
 }
 
-export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> {
+/** `layotto`: Layotto's config.json, already folded into flags (withLayottoConfig); its components join --resources-path's. */
+export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoConfig): Promise<Sidecar> {
   const namespace = process.env.NAMESPACE ?? '';
   const components = new ComponentStore();
   const config = loadConfiguration(flags.config);
   const loaded = loadResources(flags.resourcesPaths, log);
+  loaded.components.push(...(layotto?.components ?? []));
   const resiliency = buildResiliency(loaded.resiliencies, flags.appId, scoped(log, 'dapr.runtime.resiliency'));
   const core = createCore(
     { components, appId: flags.appId, namespace, runtimeVersion: RUNTIME_VERSION },
     { port: flags.appPort, protocol: flags.appProtocol, channelAddress: flags.appChannelAddress, maxConcurrency: flags.appMaxConcurrency },
-    { secretScopes: config.secrets.scopes, log: scoped(log, 'dapr.runtime.pubsub'), resiliency },
+    { secretScopes: config.secrets.scopes, log: scoped(log, 'dapr.runtime.pubsub'), inputBindingsLog: scoped(log, 'dapr.runtime.processor.binding'), resiliency },
   );
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
 
   const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') });
+  core.lifecycle.setReapply(componentReapplier(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') }));
   core.pubsub.subscriber.setDeclarative(declarativeSubscriptions(loaded.subscriptions, flags.appId));
   for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
   try {
@@ -59,18 +68,20 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
   let internal: SidecarToSidecar | undefined;
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, log: scoped(log, 'dapr.runtime.grpc.proxy') });
-  const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http') }), extraHttp: [], grpc: [] };
+  const chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log });
+  const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
     for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort));
     log.info(`HTTP server is running on port ${flags.daprHttpPort}`);
-    servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags.maxBodySize, (s) => {
+    servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags.maxBodySize, { chain, api: 'dapr-grpc' }, (s) => {
       addDaprService(s, core);
       grpcProxy.attach(s, 'app'); // calls for the apps' own gRPC services (dapr-app-id)
     }));
     log.info(`gRPC server is running on port ${flags.daprGrpcPort}`);
     if (flags.layottoGrpcPort !== 0) {
-      servers.grpc.push(await startGrpc(hosts, flags.layottoGrpcPort, flags.maxBodySize, (s) => addLayottoServices(s, core)));
+      // config.json's runtime listener names its own host; layotto.streamFilters are that listener's filters.
+      servers.grpc.push(await startGrpc(layotto?.listener ? [layotto.listener.host] : hosts, flags.layottoGrpcPort, flags.maxBodySize, { chain, api: 'layotto-grpc' }, (s) => addLayottoServices(s, core)));
       log.info(`Layotto gRPC server is running on port ${flags.layottoGrpcPort}`);
     }
     internal = await startSidecarToSidecar({
@@ -84,6 +95,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       ports: { http: flags.daprHttpPort, grpc: flags.daprGrpcPort, app: flags.appPort },
       local: () => (flags.appPort ? { invoke: (req, signal) => core.invoke.callLocal(req, signal) } : undefined),
       prepareServer: (s) => grpcProxy.attach(s, 'sidecar'),
+      chain,
       log: scoped(log, 'dapr.runtime.internal'),
     });
     core.invoke.setRemote(internal.remote);
@@ -117,6 +129,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
     // daprd turns healthy once the app listens and its subscriptions are read and started.
     void appWait.promise
       .then(() => core.pubsub.subscriber.startApp(channel))
+      .then(() => core.inputBindings.startApp(channel))
       .then(() => {
         log.info('app is listening; dapr initialized. Status: Running');
         core.metadata.setReady(true);
@@ -136,6 +149,7 @@ export async function startSidecar(flags: Flags, log: Logger): Promise<Sidecar> 
       core.metadata.setReady(false);
       await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000)]);
       await core.pubsub.subscriber.close();
+      await core.inputBindings.close();
       await channel?.close();
       grpcProxy.close();
       await internal.close();
@@ -156,8 +170,8 @@ function listenHttp(app: FastifyInstance, host: string, port: number): Promise<H
   });
 }
 
-async function startGrpc(hosts: string[], port: number, maxBytes: number, register: (s: grpc.Server) => void): Promise<grpc.Server> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes });
+async function startGrpc(hosts: string[], port: number, maxBytes: number, filters: { chain: FilterChain; api: Api }, register: (s: grpc.Server) => void): Promise<grpc.Server> {
+  const server = filteredServer({ 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes }, filters.chain, filters.api);
   register(server);
   for (const host of hosts) {
     const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

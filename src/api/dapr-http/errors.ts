@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyReply } from 'fastify';
 import { isRuntimeError, RuntimeError } from '../../errors/runtime-error';
 import { type HttpError, toHttp } from '../../errors/to-http';
+import { exchangeOf } from './filters';
 
 export function httpErrorOf(err: unknown, maxBodySize: number): HttpError {
   if (isRuntimeError(err)) return toHttp(err);
@@ -21,6 +22,8 @@ export function httpErrorOf(err: unknown, maxBodySize: number): HttpError {
 
 export function sendError(reply: FastifyReply, err: unknown, maxBodySize: number): FastifyReply {
   const { status, body } = httpErrorOf(err, maxBodySize);
+  const ex = exchangeOf(reply.request);
+  if (ex) ex.errorCode = body.errorCode;
   if (status >= 500 && !isRuntimeError(err)) reply.log.error({ err }, 'unexpected error serving a Dapr HTTP request');
   else reply.log.debug({ errorCode: body.errorCode }, body.message);
   return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));

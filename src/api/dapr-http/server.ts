@@ -4,8 +4,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../../core';
+import type { FilterChain } from '../../mesh/chain';
 import { readBody } from './body';
 import { sendError } from './errors';
+import { inExchangeContext, installFilterChain } from './filters';
 import { invokeHandler } from './invoke';
 import { daprHttpEndpoints } from './routes';
 
@@ -13,6 +15,8 @@ export interface DaprHttpOptions {
   /** Request body limit in bytes (--max-body-size). */
   maxBodySize: number;
   logger?: Logger;
+  /** The filters every request passes through (metrics, tracing, API logging, limits). */
+  chain?: FilterChain;
 }
 
 /** type/subtype[;params]: what fastify accepts before it will hand a body to a parser. */
@@ -35,6 +39,8 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
     },
   });
 
+  installFilterChain(app, opts.chain);
+
   // Every body is kept as raw bytes: state values and metadata values need them; handlers parse
   // JSON themselves so malformed JSON gets daprd's error. Invocation (its routes and the fallback)
   // streams the body to the target instead: the parser leaves it unread.
@@ -52,7 +58,7 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
   });
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err, maxBodySize));
-  app.setNotFoundHandler(invokeHandler(core, maxBodySize));
+  app.setNotFoundHandler(inExchangeContext(invokeHandler(core, maxBodySize)));
 
   for (const e of daprHttpEndpoints(core, maxBodySize)) {
     app.route({ method: e.methods, url: e.url, handler: e.handler, config: { name: e.name, streamBody: e.streamBody } });

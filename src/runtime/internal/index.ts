@@ -8,6 +8,7 @@ import { nameResolutionRegistry } from '../../components/nameresolution/registry
 import type { NameResolver } from '../../components/nameresolution/types';
 import type { NameResolutionConfig } from '../../config/configuration';
 import type * as grpc from '@grpc/grpc-js';
+import type { FilterChain } from '../../mesh/chain';
 import type { Invoker, ResolvedAddress } from '../../core/invoke/types';
 import { RemoteInvoker } from './remote';
 import { InternalServer } from './server';
@@ -27,6 +28,8 @@ export interface SidecarToSidecarOptions {
   local: () => Invoker | undefined;
   /** Called with the internal gRPC server before it binds (gRPC proxying). */
   prepareServer?: (server: grpc.Server) => void;
+  /** The filters every call on the internal server passes through. */
+  chain?: FilterChain;
   log: Logger;
 }
 
@@ -43,7 +46,7 @@ export interface SidecarToSidecar {
 }
 
 export async function startSidecarToSidecar(o: SidecarToSidecarOptions): Promise<SidecarToSidecar> {
-  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local, prepare: o.prepareServer });
+  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local, prepare: o.prepareServer, chain: o.chain });
   const port = await server.start();
   o.log.info(`Internal gRPC server is running on ${server.host}:${port}`);
 

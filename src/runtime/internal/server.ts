@@ -8,6 +8,8 @@ import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { InvokeResponse, Invoker } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
+import { filteredServer } from '../../api/grpc/filter-interceptor';
+import type { FilterChain } from '../../mesh/chain';
 import { serviceInvocationDefinition } from './protos';
 import { fromWireRequest, handedOn, pieces, toWireResponse, type WirePayload, type WireRequest, type WireResponse } from './wire';
 
@@ -25,6 +27,8 @@ export interface InternalServerOptions {
   local: () => Invoker | undefined;
   /** Called with the server before it binds (gRPC proxying takes the streams for the apps' own services). */
   prepare?: (server: grpc.Server) => void;
+  /** The filters every call passes through. */
+  chain?: FilterChain;
 }
 
 const fail = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({ code, details });
@@ -60,7 +64,7 @@ export class InternalServer {
 
   constructor(private readonly opts: InternalServerOptions) {
     this.host = opts.host || '0.0.0.0';
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxMessageBytes, 'grpc.max_send_message_length': opts.maxMessageBytes });
+    this.server = filteredServer({ 'grpc.max_receive_message_length': opts.maxMessageBytes, 'grpc.max_send_message_length': opts.maxMessageBytes }, opts.chain, 'internal');
     const unimplemented = (_: unknown, cb?: grpc.sendUnaryData<unknown>) => {
       const err = fail(grpc.status.UNIMPLEMENTED, 'actors are not supported by this sidecar');
       if (cb) cb(err);

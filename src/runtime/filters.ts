@@ -1,0 +1,24 @@
+// The one place that decides which filters every API server runs, and in which order: metrics
+// first (it times the whole exchange, stopped ones included), then tracing, then API logging,
+// then limits. Each feature adds its line here; the servers only run the chain they are given.
+import type { Logger } from 'pino';
+import type { Flags } from '../cli/flags';
+import type { RuntimeConfiguration } from '../config/configuration';
+import { FilterChain } from '../mesh/chain';
+import type { Filter } from '../mesh/filter';
+
+export interface FilterChainContext {
+  flags: Flags;
+  config: RuntimeConfiguration;
+  appId: string;
+  namespace: string;
+  log: Logger;
+}
+
+export async function buildFilterChain(ctx: FilterChainContext): Promise<FilterChain> {
+  const filters: (Filter | undefined)[] = [
+    // metrics, tracing, api logging, limits: one line each, in this order
+  ];
+  void ctx;
+  return new FilterChain(filters.filter((f): f is Filter => f !== undefined));
+}
