@@ -85,7 +85,7 @@ describe('actuator server', () => {
     for (const body of ['', 'not json', '{"component":"x","level":"loud"}', '{"component":"x"}']) {
       const r = await post(body);
       expect(r.status).toBe(500);
-      expect((await r.json()).error).toEqual(expect.any(String));
+      expect(((await r.json()) as { error: unknown }).error).toEqual(expect.any(String));
     }
   });
 });
