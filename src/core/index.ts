@@ -10,6 +10,7 @@ import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
 import { PubSubCore, subscriptionInfo } from './pubsub';
 import { InvokeCore, type RemoteInvokers } from './invoke';
+import { LifecycleCore } from './lifecycle';
 import { BindingsCore } from './bindings';
 import pino, { type Logger } from 'pino';
 import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
@@ -25,6 +26,7 @@ export interface Core {
   configuration: ConfigurationCore;
   pubsub: PubSubCore;
   invoke: InvokeCore;
+  lifecycle: LifecycleCore;
   bindings: BindingsCore;
 }
 
@@ -53,6 +55,7 @@ export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptio
     configuration: new ConfigurationCore(ctx, app),
     pubsub,
     invoke: new InvokeCore(ctx, { resiliency, remote: opts.remoteInvokers }),
+    lifecycle: new LifecycleCore(ctx),
     bindings: new BindingsCore(ctx, resiliency),
   };
 }

@@ -13,6 +13,7 @@ import { sequencerHandlers } from './sequencer';
 import { stateHandlers } from './state';
 import { pubsubHandlers } from './pubsub';
 import { invokeHandlers } from './invoke';
+import { lifecycleHandlers } from './lifecycle';
 import { bindingsHandlers } from './bindings';
 
 function helloHandlers(core: Core): grpc.UntypedServiceImplementation {
@@ -37,5 +38,5 @@ export function addLayottoServices(server: grpc.Server, core: Core): void {
   const runtime = pkg[`${PACKAGE}.Runtime`] as grpc.ServiceDefinition;
   const lifecycle = pkg[`${PACKAGE}.Lifecycle`] as grpc.ServiceDefinition;
   server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...sequencerHandlers(core.sequencer), ...pubsubHandlers(core.pubsub), ...invokeHandlers(core.invoke), ...bindingsHandlers(core.bindings) }));
-  server.addService(lifecycle, complete(lifecycle, {}));
+  server.addService(lifecycle, complete(lifecycle, lifecycleHandlers(core.lifecycle)));
 }
