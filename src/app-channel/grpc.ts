@@ -22,7 +22,8 @@ import {
 import { invokeResponseOf, onInvokeRequest, type OnInvokeOutcome } from './grpc-invoke';
 import { metadataOf } from '../api/grpc/invoke-metadata';
 import type { InvokeRequest, InvokeResponse } from '../core/invoke/types';
-import type { AppBulkEvent, AppChannel, AppChannelOptions, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
+import { bindingReplyFromGrpc } from './binding-replies';
+import type { AppBindingEvent, AppBindingReply, AppBulkEvent, AppChannel, AppChannelOptions, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
 
 type Json = Record<string, unknown>;
 type Method = grpc.MethodDefinition<Json, Json>;
@@ -30,7 +31,7 @@ type Method = grpc.MethodDefinition<Json, Json>;
 export const DAPR_APPCALLBACK_PROTO = 'dapr/proto/runtime/v1/appcallback.proto';
 
 interface Methods {
-  dapr: { list: Method; onTopicEvent: Method; onBulk: Method; onBulkAlpha1: Method; onInvoke: Method; healthCheck: Method };
+  dapr: { list: Method; onTopicEvent: Method; onBulk: Method; onBulkAlpha1: Method; onInvoke: Method; healthCheck: Method; listBindings: Method; onBindingEvent: Method };
   layotto: { list: Method; onTopicEvent: Method };
 }
 
@@ -50,6 +51,8 @@ function appCallbackMethods(): Methods {
       onBulkAlpha1: daprService('AppCallbackAlpha').OnBulkTopicEventAlpha1!,
       onInvoke: daprService('AppCallback').OnInvoke!,
       healthCheck: daprService('AppCallbackHealthCheck').HealthCheck!,
+      listBindings: daprService('AppCallback').ListInputBindings!,
+      onBindingEvent: daprService('AppCallback').OnBindingEvent!,
     },
     layotto: { list: layotto.ListTopicSubscriptions!, onTopicEvent: layotto.OnTopicEvent! },
   };
@@ -83,6 +86,8 @@ export class GrpcAppChannel implements AppChannel {
   private readonly client: grpc.Client;
   private readonly slots: Semaphore;
   private readonly rpc = appCallbackMethods();
+  /** ListInputBindings' answer, asked once (daprd keeps the first list too). */
+  private inputBindings?: Promise<Set<string>>;
 
   constructor(private readonly opts: AppChannelOptions) {
     const credentials =
@@ -191,6 +196,24 @@ export class GrpcAppChannel implements AppChannel {
       }
     }
     return out;
+  }
+
+  /** The name is in ListInputBindings' answer; an error (UNIMPLEMENTED: a Layotto app) lists none, as daprd. */
+  async listensToBinding(name: string): Promise<boolean> {
+    this.inputBindings ??= this.unary(this.rpc.dapr.listBindings, {}, this.tokenMetadata()).then(
+      (res) => new Set(Array.isArray(res.bindings) ? res.bindings.filter((b): b is string => typeof b === 'string') : []),
+      (e: unknown) => {
+        if (!isUnimplemented(e)) this.inputBindings = undefined; // asked again by the next probe
+        return new Set<string>();
+      },
+    );
+    return (await this.inputBindings).has(name);
+  }
+
+  /** OnBindingEvent; any error status rejects (the component redelivers). */
+  async deliverBindingEvent(ev: AppBindingEvent): Promise<AppBindingReply> {
+    const res = await this.unary(this.rpc.dapr.onBindingEvent, { name: ev.name, data: ev.data, metadata: ev.metadata }, this.tokenMetadata());
+    return bindingReplyFromGrpc(res);
   }
 
   /**

@@ -80,6 +80,10 @@ describe('HealthCheckedChannel', () => {
     listSubscriptions: async () => [],
     deliverEvent: async () => 'SUCCESS',
     deliverBulk: async () => new Map(),
+    listensToBinding: async () => false,
+    deliverBindingEvent: async () => {
+      throw new Error('not used here');
+    },
     probeHealth: async () => true,
     close: async () => undefined,
   };

@@ -4,7 +4,7 @@
 // healthy state" and pub/sub deliveries wait for it to recover.
 import type { Logger } from 'pino';
 import type { InvokeRequest, InvokeResponse } from '../core/invoke/types';
-import type { AppBulkEvent, AppChannel, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
+import type { AppBindingEvent, AppBindingReply, AppBulkEvent, AppChannel, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
 
 export interface AppHealthOptions {
   /** --app-health-probe-interval, in ms. */
@@ -123,6 +123,15 @@ export class HealthCheckedChannel implements AppChannel {
   async deliverBulk(ev: AppBulkEvent): Promise<Map<string, AppEventStatus>> {
     await this.health.whenHealthy();
     return this.inner.deliverBulk(ev);
+  }
+
+  listensToBinding(name: string, route: string): Promise<boolean> {
+    return this.inner.listensToBinding(name, route);
+  }
+
+  async deliverBindingEvent(ev: AppBindingEvent): Promise<AppBindingReply> {
+    await this.health.whenHealthy();
+    return this.inner.deliverBindingEvent(ev);
   }
 
   probeHealth(signal: AbortSignal): Promise<boolean> {

@@ -11,7 +11,8 @@ import { Semaphore } from './concurrency';
 import { deliveryHeaders, withPubsubName } from './headers';
 import { parseSubscribeResponse } from './http-subscriptions';
 import { goField, isJsonObject } from './json-fields';
-import type { AppBulkEvent, AppChannel, AppChannelOptions, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
+import { bindingReplyFromHttp } from './binding-replies';
+import type { AppBindingEvent, AppBindingReply, AppBulkEvent, AppChannel, AppChannelOptions, AppEventStatus, AppSubscription, AppTopicEvent } from './types';
 
 export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json';
 export const BULK_EVENT_TYPE = 'com.dapr.event.sent.bulk';
@@ -163,6 +164,32 @@ export class HttpAppChannel implements AppChannel {
     const pairs = deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, appApiToken: this.opts.appApiToken });
     const { status, text } = await this.send('POST', appPath(ev.path), httpHeaders(pairs, 'application/json'), JSON.stringify(envelope));
     return bulkStatusesFromHttp(status, text, ev.entries.map((e) => e.entryId));
+  }
+
+  /** daprd's probe: OPTIONS on the binding's route, listening when 2xx or 405 (the route exists). */
+  async listensToBinding(_name: string, route: string): Promise<boolean> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.opts.appApiToken) headers['dapr-api-token'] = this.opts.appApiToken;
+    const status = await this.slots.run(async () => {
+      const res = await this.dispatcher.request({ method: 'OPTIONS', path: appPath(route), headers });
+      await res.body.dump();
+      return res.statusCode;
+    });
+    return is2xx(status) || status === 405;
+  }
+
+  /** POST /<route>: the event's bytes as the body (sent as JSON, as daprd labels it), its metadata as headers. */
+  async deliverBindingEvent(ev: AppBindingEvent): Promise<AppBindingReply> {
+    const pairs = new Map(Object.entries(ev.metadata).map(([k, v]) => [k.toLowerCase(), v]));
+    if (this.opts.appApiToken) pairs.set('dapr-api-token', this.opts.appApiToken);
+    const { status, body } = await this.slots.run(async () => {
+      const res = await this.dispatcher.request({ method: 'POST', path: appPath(ev.route), headers: httpHeaders(pairs, 'application/json'), body: ev.data });
+      return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) };
+    });
+    if (!is2xx(status)) {
+      throw new Error(`fails to send binding event to http app channel, status code: ${status} body: ${excerpt(body.toString('utf8'))}`);
+    }
+    return bindingReplyFromHttp(body);
   }
 
   /** A service invocation: the request streamed to the app, its answer streamed back. */

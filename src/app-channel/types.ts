@@ -60,6 +60,43 @@ export interface AppBulkEvent {
   entries: AppBulkEntry[];
 }
 
+/** An input-binding event on its way to the app. */
+export interface AppBindingEvent {
+  /** The binding's component name (gRPC BindingEventRequest.name). */
+  name: string;
+  /** HTTP: the path POSTed to (the manifest's `route` metadata, else the name). */
+  route: string;
+  data: Buffer;
+  /** The component's event metadata; HTTP: headers, gRPC: BindingEventRequest.metadata. */
+  metadata: Record<string, string>;
+}
+
+/** One state the app asked to save in its answer to a binding event. */
+export interface AppBindingState {
+  key: string;
+  /** The bytes to store (HTTP: the item's JSON `value` re-encoded; gRPC: StateItem.value). */
+  value: Buffer;
+  etag?: string;
+  metadata: Record<string, string>;
+  options?: { concurrency?: string; consistency?: string };
+  /** application/json for HTTP answers (the value is JSON), unset for gRPC bytes. */
+  contentType?: string;
+}
+
+/** The app's answer to a binding event (components-contrib's bindings.AppResponse, plus the raw body). */
+export interface AppBindingReply {
+  /** Handed back to the component (HTTP: the response body; gRPC: BindingEventResponse.data). */
+  body: Buffer;
+  /** Where `states` go. */
+  storeName: string;
+  states: AppBindingState[];
+  /** Output bindings that get `data` with operation create. */
+  to: string[];
+  /** The JSON bytes sent to the bindings in `to`. */
+  data: Buffer;
+  concurrency: 'sequential' | 'parallel';
+}
+
 /**
  * The app channel. As an Invoker it is service invocation's local target: HTTP apps get the
  * request as it came (verb, path, query, headers, streamed body), gRPC apps AppCallback.OnInvoke.
@@ -81,6 +118,17 @@ export interface AppChannel extends Invoker {
   deliverEvent(ev: AppTopicEvent): Promise<AppEventStatus>;
   /** Delivers a bulk event; statuses by entry id (a missing entry counts as RETRY). */
   deliverBulk(ev: AppBulkEvent): Promise<Map<string, AppEventStatus>>;
+  /**
+   * Whether the app takes events of an input binding. HTTP: `OPTIONS /<route>` answered 2xx or 405
+   * (rejects when the app cannot be reached); gRPC: the name is among ListInputBindings' answer
+   * (asked once; an app without the rpc, Layotto's included, listens to none).
+   */
+  listensToBinding(name: string, route: string): Promise<boolean>;
+  /**
+   * Delivers one input-binding event. Resolves with the app's answer when it accepted the event
+   * (HTTP 2xx; gRPC OK); rejects otherwise, so the component delivers it again.
+   */
+  deliverBindingEvent(ev: AppBindingEvent): Promise<AppBindingReply>;
   /**
    * One health probe (--enable-app-health-check): HTTP GET of the health check path answering 2xx,
    * gRPC AppCallbackHealthCheck.HealthCheck answering OK. Resolves false for any failure.

@@ -31,6 +31,9 @@ import { RabbitMQPubSub } from './pubsub/rabbitmq';
 import { JetStreamPubSub } from './pubsub/jetstream';
 import { RedisStreamsPubSub } from './pubsub/redis';
 import { bindingsRegistry } from './bindings/registry';
+import { CronBinding } from './bindings/cron';
+import { RabbitMQBinding } from './bindings/rabbitmq';
+import { Mqtt3Binding } from './bindings/mqtt3';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
@@ -56,6 +59,9 @@ pubsubRegistry.register(['mqtt3', 'mqtt'], () => new Mqtt3PubSub());
 pubsubRegistry.register('rabbitmq', () => new RabbitMQPubSub());
 pubsubRegistry.register('jetstream', () => new JetStreamPubSub());
 pubsubRegistry.register('redis', () => new RedisStreamsPubSub());
+bindingsRegistry.register('cron', () => new CronBinding());
+bindingsRegistry.register('rabbitmq', () => new RabbitMQBinding());
+bindingsRegistry.register(['mqtt3', 'mqtt'], () => new Mqtt3Binding());
 secretStoreRegistry.register('local.file', () => new LocalFileSecretStore());
 secretStoreRegistry.register('local.env', () => new LocalEnvSecretStore());
 

@@ -12,6 +12,7 @@ import { PubSubCore, subscriptionInfo } from './pubsub';
 import { InvokeCore, type RemoteInvokers } from './invoke';
 import { LifecycleCore } from './lifecycle';
 import { BindingsCore } from './bindings';
+import { InputBindingsCore } from './input-bindings';
 import pino, { type Logger } from 'pino';
 import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
 
@@ -28,6 +29,7 @@ export interface Core {
   invoke: InvokeCore;
   lifecycle: LifecycleCore;
   bindings: BindingsCore;
+  inputBindings: InputBindingsCore;
 }
 
 /** Runtime configuration the core needs beyond the components (from the Configuration resource). */
@@ -39,14 +41,18 @@ export interface CoreOptions {
   resiliency?: Resiliency;
   /** How to reach an app behind another sidecar (service invocation). */
   remoteInvokers?: RemoteInvokers;
+  /** Where input bindings log (daprd's dapr.runtime.processor.binding); `log` when absent. */
+  inputBindingsLog?: Logger;
 }
 
 export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptions = {}): Core {
   const resiliency = opts.resiliency ?? NO_RESILIENCY;
   const pubsub = new PubSubCore(ctx, opts.log ?? pino({ level: 'silent' }), resiliency);
+  const state = new StateCore(ctx, resiliency);
+  const bindings = new BindingsCore(ctx, resiliency);
   return {
     ctx,
-    state: new StateCore(ctx, resiliency),
+    state,
     metadata: new MetadataCore(ctx, app, () => pubsub.subscriber.list().map(subscriptionInfo)),
     hello: new HelloCore(ctx),
     secrets: new SecretsCore(ctx, opts.secretScopes),
@@ -56,7 +62,8 @@ export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptio
     pubsub,
     invoke: new InvokeCore(ctx, { resiliency, remote: opts.remoteInvokers }),
     lifecycle: new LifecycleCore(ctx),
-    bindings: new BindingsCore(ctx, resiliency),
+    bindings,
+    inputBindings: new InputBindingsCore(ctx, { state, bindings }, opts.inputBindingsLog ?? opts.log ?? pino({ level: 'silent' }), resiliency),
   };
 }
 

@@ -39,6 +39,10 @@ function fakeApp(subs: AppSubscription[], answer: (ev: AppTopicEvent, n: number)
     invoke: async () => {
       throw new Error('not used by pub/sub');
     },
+    listensToBinding: async () => false,
+    deliverBindingEvent: async () => {
+      throw new Error('not used by pub/sub');
+    },
     probeHealth: async () => true,
     close: async () => undefined,
   };

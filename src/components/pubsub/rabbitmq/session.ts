@@ -14,6 +14,9 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** What a session needs from a component's config (pub/sub's, and bindings.rabbitmq's). */
+export type SessionConfig = Pick<RabbitMQConfig, 'url' | 'address' | 'reconnectWaitMs' | 'clientName' | 'caCert' | 'clientCert' | 'clientKey' | 'saslExternal'>;
+
 export class AmqpSession {
   private model?: ChannelModel;
   private stopped = false;
@@ -22,7 +25,11 @@ export class AmqpSession {
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<(m: ChannelModel) => void>();
 
-  constructor(private readonly cfg: RabbitMQConfig) {
+  constructor(
+    private readonly cfg: SessionConfig,
+    /** Names the component in errors. */
+    private readonly label = 'rabbitmq pub/sub',
+  ) {
     this.retry = new RetryTimer(cfg.reconnectWaitMs);
   }
 
@@ -31,7 +38,7 @@ export class AmqpSession {
     try {
       this.model = await this.dial();
     } catch (e) {
-      throw new Error(`rabbitmq pub/sub: error connecting to ${this.cfg.address}: ${(e as Error).message}`);
+      throw new Error(`${this.label}: error connecting to ${this.cfg.address}: ${(e as Error).message}`);
     }
   }
 

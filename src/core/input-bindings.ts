@@ -1,0 +1,118 @@
+// Input bindings (daprd's StartReadingFromBindings / sendBindingEventToApp), written once whatever
+// the app's protocol: once the app is up, every binding that can read, whose `direction` allows
+// input, and that the app listens to (asked through the app channel unless `direction` names input)
+// starts reading. Each event goes to the app under the binding's inbound resiliency policies; the
+// component acknowledges it when the app took it and redelivers it otherwise. The app's answer may
+// save states (with the app's key prefix, through StateCore) and send its `data` to output
+// bindings with operation create (through BindingsCore), in order or in parallel.
+import type { Logger } from 'pino';
+import type { AppBindingReply, AppChannel } from '../app-channel/types';
+import { bindingDirection } from '../components/bindings/direction';
+import { isInputBinding, type BindingReader, type BindingReadEvent } from '../components/bindings/types';
+import type { LiveComponent } from '../components/store';
+import { errMessage } from '../errors/runtime-error';
+import type { BindingsCore } from './bindings';
+import type { CoreContext } from './context';
+import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
+import type { StateCore } from './state';
+
+export class InputBindingsCore {
+  private readonly readers = new Map<string, BindingReader>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly deps: { state: StateCore; bindings: BindingsCore },
+    private readonly log: Logger,
+    private readonly resiliency: Resiliency = NO_RESILIENCY,
+  ) {}
+
+  /** Names of the bindings reading now (for the metadata API and tests). */
+  reading(): string[] {
+    return [...this.readers.keys()];
+  }
+
+  /** Starts reading every input binding the app listens to; one that fails to start is logged and left. */
+  async startApp(channel: AppChannel): Promise<void> {
+    for (const live of this.ctx.components.list('bindings')) {
+      if (this.closed) return;
+      if (!isInputBinding(live.instance) || this.readers.has(live.name)) continue;
+      const direction = bindingDirection(live.meta.properties);
+      if (!direction.input) continue;
+      const route = live.meta.properties.route || live.name;
+      let listens = direction.explicitInput;
+      if (!listens) {
+        try {
+          listens = await channel.listensToBinding(live.name, route);
+        } catch (e) {
+          this.log.warn(`could not invoke OPTIONS method on input binding subscription endpoint "${route}": ${errMessage(e)}`);
+          continue;
+        }
+      }
+      if (!listens) {
+        this.log.info(`app has not subscribed to binding ${live.name}.`);
+        continue;
+      }
+      await this.start(live as LiveComponent<'bindings'>, route, channel);
+    }
+  }
+
+  /** Stops reading (events not yet acknowledged stay with their systems); components close later. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const readers = [...this.readers.entries()];
+    this.readers.clear();
+    await Promise.all(
+      readers.map(([name, r]) => r.close().catch((e: unknown) => this.log.warn(`error stopping input binding ${name}: ${errMessage(e)}`))),
+    );
+  }
+
+  private async start(live: LiveComponent<'bindings'>, route: string, channel: AppChannel): Promise<void> {
+    const { name, instance } = live;
+    if (!isInputBinding(instance)) return;
+    try {
+      const reader = await instance.read((ev) => this.deliver(channel, name, route, ev));
+      if (this.closed) return void (await reader.close());
+      this.readers.set(name, reader);
+      this.log.info(`started reading from input binding ${name}`);
+    } catch (e) {
+      this.log.error(`error reading from input binding ${name}: ${errMessage(e)}`);
+    }
+  }
+
+  /** One event to the app; resolves with the app's answer body (the ack), rejects for redelivery. */
+  private async deliver(channel: AppChannel, name: string, route: string, ev: BindingReadEvent): Promise<Buffer | undefined> {
+    if (this.closed) throw new Error('input binding is closed');
+    let reply: AppBindingReply;
+    try {
+      reply = await this.resiliency.componentInbound(name, () => channel.deliverBindingEvent({ name, route, data: ev.data, metadata: ev.metadata }), 'bindings');
+    } catch (e) {
+      this.log.debug(`error from app consumer for binding [${name}]: ${errMessage(e)}`);
+      throw e;
+    }
+    await this.onReply(name, reply);
+    return reply.body;
+  }
+
+  /** What the app asked for in its answer; failures are logged, the event stays acknowledged (daprd). */
+  private async onReply(name: string, reply: AppBindingReply): Promise<void> {
+    const work: Promise<void>[] = [];
+    if (reply.states.length > 0) {
+      work.push(this.deps.state.save(reply.storeName, reply.states).catch((e: unknown) => this.log.error(`error saving state from app response: ${errMessage(e)}`)));
+    }
+    if (reply.to.length > 0) {
+      const send = (to: string) => this.deps.bindings.invoke({ name: to, operation: 'create', data: reply.data, metadata: {} });
+      const fail = (e: unknown) => this.log.error(`error executing app response of binding ${name}: ${errMessage(e)}`);
+      if (reply.concurrency === 'parallel') {
+        work.push(...reply.to.map((to) => send(to).then(() => undefined, fail)));
+      } else {
+        work.push(
+          (async () => {
+            for (const to of reply.to) await send(to);
+          })().catch(fail),
+        );
+      }
+    }
+    await Promise.all(work);
+  }
+}
