@@ -34,6 +34,11 @@ export interface SidecarOptions {
   layotto?: boolean;
   /** Wait for healthz (default true). */
   wait?: boolean;
+  /**
+   * Start as `start -c config.json` with this Layotto config (built for the free Layotto port);
+   * --app-id and --layotto-grpc-port are then left to the file.
+   */
+  layottoConfig?: (layottoPort: number) => unknown;
 }
 
 export interface Sidecar {
@@ -54,19 +59,25 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
   const [httpPort, grpcPort, layottoPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   let resourcesDir: string | undefined;
   const paths = [...(opts.resourcesPaths ?? [])];
-  if (opts.resources || paths.length === 0) {
+  if (opts.resources || (paths.length === 0 && !opts.layottoConfig)) {
     resourcesDir = mkdtempSync(join(tmpdir(), 'layotto-ts-res-'));
     for (const [name, content] of Object.entries(opts.resources ?? {})) writeFileSync(join(resourcesDir, name), content);
     paths.push(resourcesDir);
   }
+  let configFile: string | undefined;
+  if (opts.layottoConfig) {
+    configFile = join(mkdtempSync(join(tmpdir(), 'layotto-ts-cfg-')), 'config.json');
+    writeFileSync(configFile, JSON.stringify(opts.layottoConfig(layottoPort), null, 2));
+  }
   const args = [
     MAIN,
-    '--app-id', opts.appId ?? 'compat-app',
+    ...(configFile ? ['start', '-c', configFile] : ['--app-id', opts.appId ?? 'compat-app', '--layotto-grpc-port', opts.layotto === false ? '0' : String(layottoPort)]),
     '--dapr-http-port', String(httpPort),
     '--dapr-grpc-port', String(grpcPort),
-    '--layotto-grpc-port', opts.layotto === false ? '0' : String(layottoPort),
     '--metrics-port', String(metricsPort),
     '--dapr-listen-addresses', '127.0.0.1',
+    // Many sidecars run at once: none takes the actuator's fixed 34999; a test's own --actuator-port (later) wins.
+    '--actuator-port', '0',
     ...paths.flatMap((p) => ['--resources-path', p]),
     ...(opts.args ?? []),
   ];

@@ -261,7 +261,7 @@ describe('Layotto status codes and messages', () => {
 });
 
 describe('every other rpc answers UNIMPLEMENTED naming itself, never hanging', () => {
-  const implemented = ['SayHello', 'GetState', 'GetBulkState', 'SaveState', 'DeleteState', 'DeleteBulkState', 'ExecuteStateTransaction', 'GetSecret', 'GetBulkSecret', 'TryLock', 'Unlock', 'LockKeepAlive', 'GetNextId', 'GetConfiguration', 'SaveConfiguration', 'DeleteConfiguration', 'SubscribeConfiguration', 'PublishEvent', 'SubscribeTopicEvents', 'InvokeService'];
+  const implemented = ['SayHello', 'GetState', 'GetBulkState', 'SaveState', 'DeleteState', 'DeleteBulkState', 'ExecuteStateTransaction', 'GetSecret', 'GetBulkSecret', 'TryLock', 'Unlock', 'LockKeepAlive', 'GetNextId', 'GetConfiguration', 'SaveConfiguration', 'DeleteConfiguration', 'SubscribeConfiguration', 'PublishEvent', 'SubscribeTopicEvents', 'InvokeService', 'InvokeBinding'];
   const def = loadLayottoDefinition();
   const rows = (svc: 'Runtime' | 'Lifecycle') =>
     Object.entries(def[`${PACKAGE}.${svc}`] as grpc.ServiceDefinition)

@@ -64,10 +64,12 @@ export function parseLayottoConfig(text: string, file: string): LayottoConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    const msg = (e as Error).message;
+    // V8 names a position only for some mistakes; the yaml parser (JSON is YAML) finds the line of most.
+    const msg = (e as Error).message.replace(/ \(line \d+ column \d+\)$/, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
     const pos = /at position (\d+)/.exec(msg);
-    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : 0;
-    throw new ManifestError(file, line, '', `invalid JSON: ${msg.replace(/ \(line \d+ column \d+\)$/, '')}`);
+    const at = pos ? Number(pos[1]) : parseDocument(text, { prettyErrors: false }).errors[0]?.pos[0];
+    const line = at === undefined ? 0 : text.slice(0, at).split('\n').length;
+    throw new ManifestError(file, line, '', `invalid JSON: ${msg}`);
   }
   return new Translator(text, file).run(raw);
 }
