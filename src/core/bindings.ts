@@ -6,7 +6,7 @@ import { BindingInvokeError, type BindingInvokeResponse, isOutputBinding, type O
 import { errMessage, RuntimeError } from '../errors/runtime-error';
 import type { CoreContext } from './context';
 import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
-import { newTraceparent } from './trace';
+import { currentTrace, newTraceparent } from './trace';
 
 export interface InvokeBindingInput {
   name: string;
@@ -77,12 +77,18 @@ export class BindingsCore {
 }
 
 /**
- * The request metadata plus trace context, as daprd's handlers add it: the caller's traceparent
- * (with its tracestate) when valid, else the one in the metadata, else a new trace; baggage as sent.
+ * The request metadata plus trace context, as daprd's handlers add it: with tracing on, the API
+ * span's; else the caller's traceparent (with its tracestate) when valid, else the one in the
+ * metadata, else a new trace; baggage as sent.
  */
 function withTrace(req: InvokeBindingInput): Record<string, string> {
   const md = { ...req.metadata };
-  if (req.traceparent && TRACEPARENT.test(req.traceparent)) {
+  const current = currentTrace();
+  if (current) {
+    md.traceparent = current.traceparent;
+    if (current.tracestate) md.tracestate = current.tracestate;
+    else delete md.tracestate;
+  } else if (req.traceparent && TRACEPARENT.test(req.traceparent)) {
     md.traceparent = req.traceparent;
     if (req.tracestate) md.tracestate = req.tracestate;
   } else if (!md.traceparent) {

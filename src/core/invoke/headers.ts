@@ -2,7 +2,7 @@
 // minus the ones that belong to one hop (or to the Dapr API itself), plus the ones daprd adds:
 // dapr-caller-app-id / dapr-callee-app-id, a W3C traceparent, and X-Forwarded-* / Forwarded on
 // the way to another host.
-import { newTraceparent } from '../trace';
+import { currentTrace, newTraceparent, type TraceContext } from '../trace';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Headers } from './types';
 
@@ -29,12 +29,23 @@ export function forwardedHeaders(h: Headers): Headers {
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 
-/** The caller's traceparent when it is a valid one (tracestate goes with it), else a new trace. */
+/**
+ * The trace context the target gets: with tracing on, the current span's (the API call's); else the
+ * caller's traceparent when it is a valid one (tracestate goes with it); else a new trace.
+ */
 export function withTraceContext(h: Headers): Headers {
+  const current = currentTrace();
+  if (current) return withTrace(h, current);
   const tp = h.traceparent?.[0];
   if (tp && TRACEPARENT.test(tp)) return h;
   const { tracestate: _dropped, ...rest } = h;
   return { ...rest, traceparent: [newTraceparent()] };
+}
+
+/** The headers with traceparent/tracestate replaced by `t`. */
+export function withTrace(h: Headers, t: TraceContext): Headers {
+  const { traceparent: _tp, tracestate: _ts, ...rest } = h;
+  return t.tracestate ? { ...rest, traceparent: [t.traceparent], tracestate: [t.tracestate] } : { ...rest, traceparent: [t.traceparent] };
 }
 
 /** dapr-caller-app-id / dapr-callee-app-id, set by the calling sidecar whatever the caller sent. */

@@ -10,7 +10,8 @@ import { permanent, StatusCodeError } from '../resiliency/errors';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { anyOf } from '../signals';
 import { ExternalInvokers } from './external';
-import { forwardedHeaders, withAppIds, withForwarded, withTraceContext } from './headers';
+import { forwardedHeaders, withAppIds, withForwarded, withTrace, withTraceContext } from './headers';
+import { currentTrace, describeCurrentSpan } from '../trace';
 import { normalizeMethod } from './method';
 import { ReplayableBody } from './replay';
 import type { InvokeRequest, InvokeResponse, Invoker } from './types';
@@ -86,7 +87,9 @@ export class InvokeCore {
     const body = new ReplayableBody(req.body, replayable ? req.length! : this.replayLimit);
     try {
       const target = this.target(id);
-      const out: InvokeRequest = { ...req, method: normalizeMethod(req.method), headers: this.headersFor(target, req) };
+      const method = normalizeMethod(req.method);
+      describeCurrentSpan(`CallLocal/${id}/${method}`, { 'rpc.service': 'ServiceInvocation', 'net.peer.name': id });
+      const out: InvokeRequest = { ...req, method, headers: this.headersFor(target, req) };
       const attempt = async (...policy: AbortSignal[]): Promise<InvokeResponse> => {
         // Resolved on every attempt, as daprd's policy runs directMessaging.Invoke: a retry can
         // reach another instance of the app when the one the first attempt found went away.
@@ -129,7 +132,11 @@ export class InvokeCore {
    */
   callLocal(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
     if (!this.app) return Promise.reject(new Error('cannot invoke local endpoint: app channel not initialized'));
-    return this.app.invoke(req, signal);
+    // With tracing on, the app gets this sidecar's span (daprd's CallLocal server span) as parent.
+    const current = currentTrace();
+    if (!current) return this.app.invoke(req, signal);
+    describeCurrentSpan(`CallLocal/${this.ctx.appId}/${req.method}`, { 'rpc.service': 'ServiceInvocation', 'dapr.invoke_method': req.method });
+    return this.app.invoke({ ...req, headers: withTrace(req.headers, current) }, signal);
   }
 
   close(): Promise<void> {

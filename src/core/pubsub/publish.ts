@@ -7,7 +7,7 @@ import { prop } from '../../components/pubsub/metadata';
 import type { CoreContext } from '../context';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { eventToBytes } from './bulk-event';
-import { newTraceparent } from '../trace';
+import { currentTrace, newTraceparent } from '../trace';
 import { buildEnvelope, CloudEventError, parseBool } from './cloudevent';
 import { isAllowed, topicScopes } from './scopes';
 
@@ -137,14 +137,16 @@ export class PubSubPublisher {
       ttlSeconds = Number(ttl);
       if (!Number.isInteger(ttlSeconds)) throw new CloudEventError(`incorrect value for metadata ttlInSeconds: ${ttl}`);
     }
+    const current = currentTrace();
     return buildEnvelope({
       source: opts.source ?? this.ctx.appId,
       topic: req.topic,
       pubsubName: req.pubsubName,
       contentType,
       data,
-      traceparent: req.traceparent || newTraceparent(),
-      tracestate: req.tracestate,
+      // daprd: the publish span's context (with tracing on), else the caller's, else a new trace.
+      traceparent: current?.traceparent || req.traceparent || newTraceparent(),
+      tracestate: current ? current.tracestate : req.tracestate,
       metadata,
       ttlSeconds: ttlSeconds !== undefined && ttlSeconds > 0 ? ttlSeconds : undefined,
     });
