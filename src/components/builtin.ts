@@ -38,6 +38,8 @@ import { LocalStorageBinding } from './bindings/localstorage';
 import { CronBinding } from './bindings/cron';
 import { RabbitMQBinding } from './bindings/rabbitmq';
 import { Mqtt3Binding } from './bindings/mqtt3';
+import { fileRegistry } from './file/registry';
+import { LocalFileStore } from './file/local';
 import type { Registry } from './registry';
 import type { Kind, KindMap } from './store';
 
@@ -72,6 +74,7 @@ bindingsRegistry.register(['postgresql', 'postgres'], () => new PostgresOutputBi
 bindingsRegistry.register('localstorage', () => new LocalStorageBinding());
 secretStoreRegistry.register('local.file', () => new LocalFileSecretStore());
 secretStoreRegistry.register('local.env', () => new LocalEnvSecretStore());
+fileRegistry.register('local', () => new LocalFileStore());
 
 /** Registries by kind; the manifest's spec.type prefix picks one. */
 export const registries: { [K in Kind]: Registry<KindMap[K]> } = {
@@ -83,4 +86,5 @@ export const registries: { [K in Kind]: Registry<KindMap[K]> } = {
   configuration: configurationRegistry,
   pubsub: pubsubRegistry,
   bindings: bindingsRegistry,
+  file: fileRegistry,
 };

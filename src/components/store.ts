@@ -9,6 +9,7 @@ import type { SequencerStore } from './sequencer/types';
 import type { ConfigurationStore } from './configuration/types';
 import type { PubSub } from './pubsub/types';
 import type { Binding } from './bindings/types';
+import type { FileStore } from './file/types';
 
 /** Component kinds and the interface their instances implement. Add a line per new kind. */
 export interface KindMap {
@@ -20,9 +21,10 @@ export interface KindMap {
   configuration: ConfigurationStore;
   pubsub: PubSub;
   bindings: Binding;
+  file: FileStore;
 }
 export type Kind = keyof KindMap;
-export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock', 'sequencer', 'configuration', 'pubsub', 'bindings'];
+export const KINDS: readonly Kind[] = ['secretstores', 'state', 'hello', 'lock', 'sequencer', 'configuration', 'pubsub', 'bindings', 'file'];
 
 export interface LiveComponent<K extends Kind = Kind> {
   kind: K;

@@ -5,6 +5,7 @@ import { HelloCore } from './hello';
 import { StateCore } from './state';
 import { LockCore } from './lock';
 import { SequencerCore } from './sequencer';
+import { FileCore } from './file';
 import { ConfigurationCore } from './configuration';
 import { type SecretScope, SecretsCore } from './secrets';
 import type { CoreContext } from './context';
@@ -27,6 +28,7 @@ export interface Core {
   configuration: ConfigurationCore;
   pubsub: PubSubCore;
   invoke: InvokeCore;
+  file: FileCore;
   lifecycle: LifecycleCore;
   bindings: BindingsCore;
   inputBindings: InputBindingsCore;
@@ -61,6 +63,7 @@ export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptio
     configuration: new ConfigurationCore(ctx, app),
     pubsub,
     invoke: new InvokeCore(ctx, { resiliency, remote: opts.remoteInvokers }),
+    file: new FileCore(ctx),
     lifecycle: new LifecycleCore(ctx),
     bindings,
     inputBindings: new InputBindingsCore(ctx, { state, bindings }, opts.inputBindingsLog ?? opts.log ?? pino({ level: 'silent' }), resiliency),

@@ -193,6 +193,20 @@ export const ERRORS = {
     template: 'error when invoke output binding %s: %s',
   }),
 
+  // File (Layotto API only; the Dapr columns are never served). Layotto's texts: an unknown store
+  // is "not support store type" (GetFile: "not supported"), component errors keep their own text
+  // under FileErrMap2GrpcErr's code (missing file NotFound, ...), anything else is Internal.
+  FILE_STORE_NOT_FOUND: row('ERR_FILE_STORE_NOT_FOUND', 400, Grpc.INVALID_ARGUMENT, 'not support store type: %s'),
+  FILE_STORE_NOT_SUPPORTED: row('ERR_FILE_STORE_NOT_FOUND', 400, Grpc.INVALID_ARGUMENT, 'not supported store type: %s'),
+  FILE_REQUEST_NIL: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, "request can't be nil"),
+  FILE_NAME_EMPTY: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, 'file name is empty in file store %s'),
+  FILE_INVALID: row('ERR_MALFORMED_REQUEST', 400, Grpc.INVALID_ARGUMENT, '%s'),
+  FILE_NOT_FOUND: row('ERR_FILE_NOT_FOUND', 404, Grpc.NOT_FOUND, '%s'),
+  FILE_EXISTS: row('ERR_FILE_EXISTS', 409, Grpc.ALREADY_EXISTS, '%s'),
+  FILE_PERMISSION: row('ERR_PERMISSION_DENIED', 403, Grpc.PERMISSION_DENIED, '%s'),
+  FILE_GET: row('ERR_FILE_GET', 500, Grpc.INTERNAL, 'get file fail,err: %s'),
+  FILE_STORE: row('ERR_FILE_STORE', 500, Grpc.INTERNAL, '%s'),
+
   // Hello (Layotto)
   HELLO_NOT_FOUND: row('ERR_HELLO_NOT_FOUND', 400, Grpc.INTERNAL, 'no instance found', undefined, {
     grpc: Grpc.UNKNOWN, // Layotto returns the bare Go error ErrNoInstance, which grpc-go sends as Unknown

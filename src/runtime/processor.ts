@@ -14,8 +14,8 @@ import { MetadataResolveError, resolveMetadata, type SecretResolver } from './me
 const DEFAULT_INIT_TIMEOUT_MS = 5000;
 
 /** spec.type prefixes this build serves, and the Dapr/Layotto ones that later issues add. */
-const KIND_BY_PREFIX: Record<string, Kind> = { state: 'state', hello: 'hello', secretstores: 'secretstores', lock: 'lock', configuration: 'configuration', sequencer: 'sequencer', pubsub: 'pubsub', bindings: 'bindings' };
-const LATER_KINDS = ['file', 'middleware', 'nameresolution', 'crypto', 'conversation', 'workflow'];
+const KIND_BY_PREFIX: Record<string, Kind> = { state: 'state', hello: 'hello', secretstores: 'secretstores', lock: 'lock', configuration: 'configuration', sequencer: 'sequencer', pubsub: 'pubsub', bindings: 'bindings', file: 'file' };
+const LATER_KINDS = ['middleware', 'nameresolution', 'crypto', 'conversation', 'workflow'];
 
 export interface ProcessorOptions {
   appId: string;

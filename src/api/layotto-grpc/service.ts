@@ -1,5 +1,5 @@
 // The Layotto gRPC face: spec.proto.runtime.v1.Runtime and Lifecycle on a grpc-js server, loaded
-// from our own protos (proto/layotto). Hello, State, Lock, Secrets, Sequencer, Configuration, PubSub, InvokeService and InvokeBinding are served through the core; every other
+// from our own protos (proto/layotto). Hello, State, Lock, Secrets, Sequencer, Configuration, PubSub, InvokeService, InvokeBinding and File are served through the core; every other
 // rpc, enumerated from the loaded service definition, answers UNIMPLEMENTED naming itself.
 import type * as grpc from '@grpc/grpc-js';
 import type { Core } from '../../core';
@@ -13,6 +13,7 @@ import { sequencerHandlers } from './sequencer';
 import { stateHandlers } from './state';
 import { pubsubHandlers } from './pubsub';
 import { invokeHandlers } from './invoke';
+import { fileHandlers } from './file';
 import { lifecycleHandlers } from './lifecycle';
 import { bindingsHandlers } from './bindings';
 
@@ -37,6 +38,6 @@ export function addLayottoServices(server: grpc.Server, core: Core): void {
   const pkg = loadLayottoDefinition();
   const runtime = pkg[`${PACKAGE}.Runtime`] as grpc.ServiceDefinition;
   const lifecycle = pkg[`${PACKAGE}.Lifecycle`] as grpc.ServiceDefinition;
-  server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...sequencerHandlers(core.sequencer), ...pubsubHandlers(core.pubsub), ...invokeHandlers(core.invoke), ...bindingsHandlers(core.bindings) }));
+  server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...sequencerHandlers(core.sequencer), ...pubsubHandlers(core.pubsub), ...invokeHandlers(core.invoke), ...bindingsHandlers(core.bindings), ...fileHandlers(core.file) }));
   server.addService(lifecycle, complete(lifecycle, lifecycleHandlers(core.lifecycle)));
 }
