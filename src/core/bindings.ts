@@ -2,6 +2,7 @@
 // handlers add): the operation must be set and offered by the binding, trace context travels in
 // the request metadata, the call runs under the binding's outbound resiliency policies, and any
 // failure is ERR_INVOKE_OUTPUT_BINDING with the response metadata the binding still reported.
+import { bindingDirection } from '../components/bindings/direction';
 import { BindingInvokeError, type BindingInvokeResponse, isOutputBinding, type OutputBinding } from '../components/bindings/types';
 import { errMessage, RuntimeError } from '../errors/runtime-error';
 import type { CoreContext } from './context';
@@ -32,13 +33,6 @@ export class OutputBindingError extends RuntimeError {
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** daprd registers a component as an output binding unless its `direction` leaves output out. */
-function isOutputDirection(properties: Record<string, string>): boolean {
-  const key = Object.keys(properties).find((k) => k.toLowerCase() === 'direction');
-  if (key === undefined || properties[key]!.trim() === '') return true;
-  return properties[key]!.split(',').some((d) => d.trim().toLowerCase() === 'output');
-}
-
 export class BindingsCore {
   constructor(
     private readonly ctx: CoreContext,
@@ -65,7 +59,7 @@ export class BindingsCore {
   lookup(name: string, operation: string): OutputBinding {
     if (!operation) throw new OutputBindingError(name, 'operation field is missing from request');
     const live = this.ctx.components.get('bindings', name);
-    if (!live || !isOutputBinding(live.instance) || !isOutputDirection(live.meta.properties)) {
+    if (!live || !isOutputBinding(live.instance) || !bindingDirection(live.meta.properties).output) {
       throw new OutputBindingError(name, `couldn't find output binding ${name}`);
     }
     const ops = live.instance.operations();
