@@ -152,6 +152,7 @@ async function main() {
       '--dapr-http-port', String(http),
       '--dapr-grpc-port', String(grpc),
       '--layotto-grpc-port', '0',
+      '--actuator-port', '0',
       '--dapr-internal-grpc-port', String(internal),
       '--dapr-internal-grpc-listen-address', '127.0.0.1',
       '--metrics-port', String(metrics),

@@ -105,6 +105,7 @@ async function main() {
     '--dapr-http-port', String(httpPort),
     '--dapr-grpc-port', String(grpcPort),
     '--layotto-grpc-port', String(layottoPort),
+    '--actuator-port', '0',
     '--metrics-port', String(metricsPort),
     '--dapr-listen-addresses', '127.0.0.1',
     '--resources-path', resDir,

@@ -25,6 +25,11 @@ describe('daprd flags', () => {
     });
   });
 
+  it("has Layotto's actuator on 127.0.0.1:34999, movable and 0 to turn it off", () => {
+    expect(parse([]).actuator).toEqual({ port: 34999, listenAddress: '127.0.0.1' });
+    expect(parse(['--actuator-port', '0', '--actuator-listen-address', '0.0.0.0']).actuator).toEqual({ port: 0, listenAddress: '0.0.0.0' });
+  });
+
   it('accepts repeatable --resources-path and the --components-path alias', () => {
     const f = parse(['--resources-path', 'a', '--resources-path=b', '--components-path', 'c']);
     expect(f.resourcesPaths).toEqual(['a', 'b', 'c']);

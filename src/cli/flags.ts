@@ -22,6 +22,8 @@ export interface Flags {
   /** --dapr-internal-grpc-listen-address; '' = every interface, as daprd. */
   daprInternalGrpcListenAddress: string;
   layottoGrpcPort: number;
+  /** Layotto's actuator (health, info, logger levels); port 0 turns it off. */
+  actuator: { port: number; listenAddress: string };
   listenAddresses: string[];
   resourcesPaths: string[];
   config: string[];
@@ -115,6 +117,8 @@ export function buildCommand(): Command {
     .addOption(new Option('--dapr-internal-grpc-port <port>', 'sidecar-to-sidecar gRPC port (default: a stable free port per app id)').argParser(port('--dapr-internal-grpc-port')))
     .addOption(new Option('--dapr-internal-grpc-listen-address <address>', 'address the sidecar-to-sidecar server listens on (default: all)').default(''))
     .addOption(new Option('--layotto-grpc-port <port>', 'Layotto gRPC API port (0 turns it off)').argParser(port('--layotto-grpc-port')).default(34904))
+    .addOption(new Option('--actuator-port <port>', "Layotto's actuator HTTP port: health, info, log levels (0 turns it off)").argParser(port('--actuator-port')).default(34999))
+    .addOption(new Option('--actuator-listen-address <address>', 'address the actuator listens on').default('127.0.0.1'))
     .addOption(new Option('--dapr-listen-addresses <list>', 'comma-separated addresses the APIs listen on (default: all)').argParser(collect))
     .addOption(new Option('--resources-path <dir>', 'directory of resource YAML files (repeatable)').argParser(collect))
     .addOption(new Option('--components-path <dir>', 'alias of --resources-path (deprecated in daprd)').argParser(collect).hideHelp())
@@ -170,6 +174,7 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
     daprInternalGrpcPort: o.daprInternalGrpcPort || undefined,
     daprInternalGrpcListenAddress: o.daprInternalGrpcListenAddress,
     layottoGrpcPort: o.layottoGrpcPort,
+    actuator: { port: o.actuatorPort, listenAddress: o.actuatorListenAddress },
     listenAddresses: o.daprListenAddresses ?? [],
     resourcesPaths: [...(o.resourcesPath ?? []), ...(o.componentsPath ?? [])],
     config: o.config ?? [],

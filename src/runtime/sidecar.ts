@@ -14,6 +14,7 @@ import type { Flags } from '../cli/flags';
 import { loadConfiguration } from '../config/configuration';
 import { buildResiliency } from '../config/resiliency';
 import { scoped } from '../observability/logger';
+import { componentProbes, passes, startActuator } from '../observability/actuator';
 import { loadResources } from './loader';
 import { ComponentProcessor } from './processor';
 import { declarativeSubscriptions } from './subscriptions';
@@ -51,6 +52,18 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     { secretScopes: config.secrets.scopes, log: scoped(log, 'dapr.runtime.pubsub'), inputBindingsLog: scoped(log, 'dapr.runtime.processor.binding'), resiliency },
   );
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
+  // Layotto's actuator starts first, so its probes say INIT while components load.
+  const actuator = flags.actuator.port === 0 ? undefined : await startActuator({
+    port: flags.actuator.port,
+    host: flags.actuator.listenAddress,
+    name: 'layotto-ts',
+    version: RUNTIME_VERSION,
+    log,
+    isLive: () => passes(() => core.metadata.checkOutboundHealth()),
+    isReady: () => passes(() => core.metadata.checkHealth()),
+    probes: componentProbes(components),
+  });
+  if (actuator) log.info(`Actuator is running on port ${actuator.port}`);
 
   const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') });
   core.lifecycle.setReapply(componentReapplier(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') }));
@@ -61,6 +74,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     core.invoke.external.setEndpoints(await resolveHttpEndpoints(loaded.httpEndpoints, components, flags.appId, scoped(log, 'dapr.runtime.invoke')));
   } catch (e) {
     await processor.closeAll();
+    await actuator?.close();
     throw e;
   }
 
@@ -104,6 +118,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     await closeAll(servers, 0);
     grpcProxy.close();
     await processor.closeAll();
+    await actuator?.close();
     throw e;
   }
 
@@ -145,6 +160,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const stop = (reason: string) =>
     (stopping ??= (async () => {
       log.info(`shutting down (${reason}); grace period ${flags.gracefulShutdownSeconds}s`);
+      actuator?.down(`shutting down: ${reason}`);
       appWait?.cancel();
       core.metadata.setReady(false);
       await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000)]);
@@ -155,6 +171,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       await internal.close();
       await core.invoke.close();
       await processor.closeAll();
+      await actuator?.close();
       log.info('shutdown complete');
       resolveStopped();
     })());

@@ -28,3 +28,13 @@ export function startupHealth(started: boolean, downReason: string | undefined):
   if (downReason !== undefined) return { status: 'DOWN', details: { reason: downReason } };
   return started ? { status: 'UP', details: { reason: '' } } : { status: 'INIT', details: { reason: 'starting' } };
 }
+
+/** A check that throws when unhealthy (core's healthz style) as a boolean. */
+export function passes(check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch {
+    return false;
+  }
+}

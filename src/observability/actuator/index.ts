@@ -1,3 +1,3 @@
 export { type Actuator, type ActuatorOptions, startActuator } from './server';
 export { componentProbes } from './components';
-export { aggregate, type Health, type HealthReport, type Status } from './health';
+export { aggregate, passes, type Health, type HealthReport, type Status } from './health';

@@ -80,7 +80,7 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
       if (!parsed.success) return { status: STATUS.endpointError, body: { error: parsed.error.issues.map((i) => i.message).join('; ') } };
       const { component, level } = parsed.data;
       const n = setLogLevel(opts.log, component, level);
-      actuatorLog.info(`log level of ${component || 'every scope'} set to ${level} (${n} loggers)`);
+      actuatorLog.info(`log level of ${component || 'every scope'} set to ${level} (${n} logger(s))`);
       return { status: STATUS.ok, body: {} };
     },
   };
