@@ -260,36 +260,14 @@ describe('Layotto status codes and messages', () => {
   });
 });
 
-describe('every other rpc answers UNIMPLEMENTED naming itself, never hanging', () => {
-  const implemented = ['SayHello', 'GetState', 'GetBulkState', 'SaveState', 'DeleteState', 'DeleteBulkState', 'ExecuteStateTransaction', 'GetSecret', 'GetBulkSecret', 'TryLock', 'Unlock', 'LockKeepAlive', 'GetNextId', 'GetConfiguration', 'SaveConfiguration', 'DeleteConfiguration', 'SubscribeConfiguration', 'PublishEvent', 'SubscribeTopicEvents', 'InvokeService', 'InvokeBinding'];
+describe('every rpc of Runtime and Lifecycle is served', () => {
+  // UNIMPLEMENTED for every call shape is covered by the extension services (extensions.test.ts).
+  const implemented = ['SayHello', 'GetState', 'GetBulkState', 'SaveState', 'DeleteState', 'DeleteBulkState', 'ExecuteStateTransaction', 'GetSecret', 'GetBulkSecret', 'TryLock', 'Unlock', 'LockKeepAlive', 'GetNextId', 'GetConfiguration', 'SaveConfiguration', 'DeleteConfiguration', 'SubscribeConfiguration', 'PublishEvent', 'SubscribeTopicEvents', 'InvokeService', 'InvokeBinding', 'GetFile', 'PutFile', 'ListFile', 'DelFile', 'GetFileMeta', 'ApplyConfiguration'];
   const def = loadLayottoDefinition();
-  const rows = (svc: 'Runtime' | 'Lifecycle') =>
-    Object.entries(def[`${PACKAGE}.${svc}`] as grpc.ServiceDefinition)
-      .filter(([rpc]) => !implemented.includes(rpc))
-      .map(([rpc, m]) => [svc, rpc, m.requestStream, m.responseStream] as const);
-  const all = [...rows('Runtime'), ...rows('Lifecycle')];
+  const rows = (svc: 'Runtime' | 'Lifecycle') => Object.keys(def[`${PACKAGE}.${svc}`] as grpc.ServiceDefinition).filter((rpc) => !implemented.includes(rpc));
 
-  it('covers the 6 other Runtime rpcs and ApplyConfiguration', () => {
-    expect(all).toHaveLength(7);
-  });
-
-  it.each(all)('%s/%s', async (svc, rpc, reqStream, resStream) => {
-    const client = svc === 'Runtime' ? main.runtime : main.lifecycle;
-    const fn = (client as unknown as Record<string, (...a: unknown[]) => unknown>)[rpc]!.bind(client);
-    const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
-      const cb = (e: grpc.ServiceError | null) => (e ? resolve(e) : reject(new Error('no error')));
-      if (!reqStream && !resStream) fn({}, cb);
-      else if (reqStream && !resStream) {
-        const w = fn(cb) as grpc.ClientWritableStream<unknown>;
-        w.write({});
-      } else {
-        const s = (reqStream ? fn() : fn({})) as grpc.ClientReadableStream<unknown> & Partial<grpc.ClientWritableStream<unknown>>;
-        s.on('data', () => reject(new Error('unexpected data')));
-        s.on('error', resolve);
-        s.write?.({});
-      }
-    });
-    expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
-    expect(err.details).toBe(`${rpc} is not implemented`);
+  it('leaves none unimplemented', () => {
+    expect([...rows('Runtime'), ...rows('Lifecycle')]).toEqual([]);
   });
 });
+

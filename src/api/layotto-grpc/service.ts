@@ -13,8 +13,9 @@ import { sequencerHandlers } from './sequencer';
 import { stateHandlers } from './state';
 import { pubsubHandlers } from './pubsub';
 import { invokeHandlers } from './invoke';
-import { fileHandlers } from './file';
 import { lifecycleHandlers } from './lifecycle';
+import { addExtensionServices } from './extensions';
+import { fileHandlers } from './file';
 import { bindingsHandlers } from './bindings';
 
 function helloHandlers(core: Core): grpc.UntypedServiceImplementation {
@@ -40,4 +41,5 @@ export function addLayottoServices(server: grpc.Server, core: Core): void {
   const lifecycle = pkg[`${PACKAGE}.Lifecycle`] as grpc.ServiceDefinition;
   server.addService(runtime, complete(runtime, { ...helloHandlers(core), ...stateHandlers(core.state), ...secretsHandlers(core.secrets, unary), ...lockHandlers(core.lock), ...configurationHandlers(core.configuration), ...sequencerHandlers(core.sequencer), ...pubsubHandlers(core.pubsub), ...invokeHandlers(core.invoke), ...bindingsHandlers(core.bindings), ...fileHandlers(core.file) }));
   server.addService(lifecycle, complete(lifecycle, lifecycleHandlers(core.lifecycle)));
+  addExtensionServices(server);
 }
