@@ -25,6 +25,19 @@ const nameResolutionSchema = z.object({
 });
 export type NameResolutionConfig = z.infer<typeof nameResolutionSchema>;
 
+/** spec.httpPipeline / spec.grpcPipeline: middleware components, by name and type, in order. */
+const pipelineSchema = z
+  .object({ handlers: z.array(z.object({ name: z.string().min(1, 'must not be empty'), type: z.string().min(1, 'must not be empty'), version: z.string().default('') }).loose()).nullish().transform((v) => v ?? []) })
+  .loose();
+/** One pipeline handler, with where it was written for startup errors. */
+export interface PipelineHandler {
+  name: string;
+  type: string;
+  version: string;
+  file: string;
+  line: number;
+}
+
 const configurationSchema = z.object({
   apiVersion: z.string().min(1),
   kind: z.literal('Configuration'),
@@ -36,6 +49,8 @@ const configurationSchema = z.object({
         .nullish()
         .transform((v) => v ?? { scopes: [] }),
       nameResolution: nameResolutionSchema.nullish(),
+      httpPipeline: pipelineSchema.nullish(),
+      grpcPipeline: pipelineSchema.nullish(),
     })
     .loose()
     .nullish()
@@ -46,12 +61,16 @@ export interface RuntimeConfiguration {
   secrets: { scopes: SecretScopeConfig[] };
   /** Unset: the mode's default resolver. Several files: the last one that sets it. */
   nameResolution?: NameResolutionConfig;
+  /** Middleware on the Dapr HTTP API (daprd's httpPipeline) and, our addition, on the gRPC APIs; the last file that sets one. */
+  httpPipeline?: PipelineHandler[];
+  grpcPipeline?: PipelineHandler[];
 }
 
 /** Reads every --config file (each may hold several YAML documents) into one configuration. */
 export function loadConfiguration(files: readonly string[]): RuntimeConfiguration {
   const scopes: SecretScopeConfig[] = [];
   let nameResolution: NameResolutionConfig | undefined;
+  const pipelines: Pick<RuntimeConfiguration, 'httpPipeline' | 'grpcPipeline'> = {};
   for (const file of files) {
     let text: string;
     try {
@@ -85,7 +104,11 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
         scopes.push(scope);
       }
       if (parsed.data.spec.nameResolution?.component) nameResolution = parsed.data.spec.nameResolution;
+      for (const key of ['httpPipeline', 'grpcPipeline'] as const) {
+        const handlers = parsed.data.spec[key]?.handlers;
+        if (handlers?.length) pipelines[key] = handlers.map((h, i) => ({ name: h.name, type: h.type, version: h.version, file, line: lineOf(['spec', key, 'handlers', i]) }));
+      }
     }
   }
-  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}) };
+  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines };
 }

@@ -16,6 +16,8 @@ export interface Exchange {
    * '' when no route matched) or the gRPC full method (`/dapr.proto.runtime.v1.Dapr/GetState`).
    */
   route: string;
+  /** The API operation's name when known (daprd's endpoint name: GetState, PublishEvent). */
+  operation?: string;
   /** The concrete URL path (no query) or gRPC full method. */
   path: string;
   /** Request headers / gRPC metadata, keys lower-case. */
@@ -58,4 +60,6 @@ export interface Filter {
   onRequest?(ex: Exchange): Verdict | Promise<Verdict>;
   /** Called once when the exchange completes, stopped ones included. Must not throw. */
   onResponse?(ex: Exchange): void;
+  /** Releases what the filter holds (a shared limit's Redis connection) at shutdown. */
+  close?(): Promise<void>;
 }

@@ -6,6 +6,8 @@ import type { Flags } from '../cli/flags';
 import type { RuntimeConfiguration } from '../config/configuration';
 import { FilterChain } from '../mesh/chain';
 import type { Filter } from '../mesh/filter';
+import { scoped } from '../observability/logger';
+import { type PipelineContext, pipelineFilters } from './pipeline';
 
 export interface FilterChainContext {
   flags: Flags;
@@ -13,11 +15,14 @@ export interface FilterChainContext {
   appId: string;
   namespace: string;
   log: Logger;
+  /** Middleware components, Layotto's stream_filters and how to resolve metadata: the limits' input. */
+  middleware?: Pick<PipelineContext, 'components' | 'streamFilters' | 'properties'>;
 }
 
 export async function buildFilterChain(ctx: FilterChainContext): Promise<FilterChain> {
   const filters: (Filter | undefined)[] = [
     // metrics, tracing, api logging, limits: one line each, in this order
+    ...(ctx.middleware ? await pipelineFilters({ ...ctx, ...ctx.middleware, log: scoped(ctx.log, 'dapr.runtime.middleware') }) : []), // rate limits
   ];
   void ctx;
   return new FilterChain(filters.filter((f): f is Filter => f !== undefined));

@@ -8,6 +8,7 @@ import type { ComponentStore, Kind, LiveComponent } from '../components/store';
 import { ComponentConfigError, type Component, type ComponentMetadata } from '../components/types';
 import { withConsumerId } from '../components/pubsub/metadata';
 import type { LoadedComponent } from './loader';
+import type { ComponentManifest } from './manifest';
 import { ManifestError } from './loader';
 import { MetadataResolveError, resolveMetadata, type SecretResolver } from './metadata';
 
@@ -27,7 +28,7 @@ export interface ProcessorOptions {
 
 export class ComponentProcessor {
   /** secretKeyRef over the secret stores loaded so far (daprd resolves with the store itself, no scopes). */
-  private readonly secretResolver: SecretResolver = {
+  readonly secretResolver: SecretResolver = {
     resolve: async (storeName, name, key) => {
       const c = this.store.get('secretstores', storeName);
       if (!c) throw new Error(`secret store ${storeName} is not loaded`);
@@ -63,12 +64,9 @@ export class ComponentProcessor {
     const { manifest: m, file, lineOf } = item;
     const { name } = m.metadata;
     const log = this.opts.log;
-    if (m.scopes.length > 0 && !m.scopes.includes(this.opts.appId)) {
-      log.debug({ component: name }, `component ${name} is scoped to ${m.scopes.join(',')}; skipping for app ${this.opts.appId}`);
-      return undefined;
-    }
-    if (m.metadata.namespace && this.opts.namespace && m.metadata.namespace !== this.opts.namespace) {
-      log.debug({ component: name }, `component ${name} is in namespace ${m.metadata.namespace}; skipping`);
+    const skip = skipReason(m, this.opts.appId, this.opts.namespace);
+    if (skip) {
+      log.debug({ component: name }, `component ${name} ${skip}; skipping`);
       return undefined;
     }
     const dot = m.spec.type.indexOf('.');
@@ -76,6 +74,8 @@ export class ComponentProcessor {
     const impl = m.spec.type.slice(dot + 1);
     const kind = KIND_BY_PREFIX[prefix];
     const where = `${file}:${lineOf(['spec', 'type'])}`;
+    // Middleware components become filters when a pipeline names them (runtime/pipeline.ts).
+    if (prefix === 'middleware') return undefined;
     if (!kind) {
       if (LATER_KINDS.includes(prefix)) {
         log.warn({ component: name }, `component ${name} (${m.spec.type}) skipped: ${prefix} components are not supported yet`);
@@ -93,19 +93,7 @@ export class ComponentProcessor {
       throw new ManifestError(file, item.line, 'metadata.name', `a ${kind} component named "${name}" is already loaded`);
     }
 
-    let properties: Record<string, string>;
-    try {
-      properties = await resolveMetadata(m.spec.metadata, {
-        env: this.opts.env ?? process.env,
-        secretStore: m.auth?.secretStore,
-        secrets: this.opts.secrets ?? this.secretResolver,
-      });
-    } catch (e) {
-      if (e instanceof MetadataResolveError) {
-        throw new ManifestError(file, lineOf(['spec', 'metadata', e.index]), `spec.metadata[${e.index}]`, e.message);
-      }
-      throw e;
-    }
+    let properties = await this.properties(item);
     if (kind === 'pubsub') properties = withConsumerId(properties, { appId: this.opts.appId, namespace: this.opts.namespace });
     const meta: ComponentMetadata = {
       name,
@@ -138,6 +126,23 @@ export class ComponentProcessor {
     return live;
   }
 
+  /** A manifest's spec.metadata as name -> value (envRef, secretKeyRef resolved); errors name the entry. */
+  async properties(item: LoadedComponent): Promise<Record<string, string>> {
+    const m = item.manifest;
+    try {
+      return await resolveMetadata(m.spec.metadata, {
+        env: this.opts.env ?? process.env,
+        secretStore: m.auth?.secretStore,
+        secrets: this.opts.secrets ?? this.secretResolver,
+      });
+    } catch (e) {
+      if (e instanceof MetadataResolveError) {
+        throw new ManifestError(item.file, item.lineOf(['spec', 'metadata', e.index]), `spec.metadata[${e.index}]`, e.message);
+      }
+      throw e;
+    }
+  }
+
   /** Closes and removes one component. */
   async remove(kind: Kind, name: string): Promise<void> {
     const c = this.store.remove(kind, name);
@@ -163,7 +168,15 @@ function capabilitiesOf(kind: Kind, instance: Component, props: Record<string, s
   return caps;
 }
 
-function lineOfMetadata(item: LoadedComponent, field: string): number {
+/** Why this app does not load a manifest (its scopes or namespace), or undefined when it does. */
+export function skipReason(m: ComponentManifest, appId: string, namespace: string): string | undefined {
+  if (m.scopes.length > 0 && !m.scopes.includes(appId)) return `is scoped to ${m.scopes.join(',')}, not app ${appId}`;
+  if (m.metadata.namespace && namespace && m.metadata.namespace !== namespace) return `is in namespace ${m.metadata.namespace}`;
+  return undefined;
+}
+
+/** The line of one spec.metadata entry (by name), for errors about a metadata field. */
+export function lineOfMetadata(item: LoadedComponent, field: string): number {
   const i = item.manifest.spec.metadata.findIndex((m) => m.name.toLowerCase() === field.toLowerCase());
   return i >= 0 ? item.lineOf(['spec', 'metadata', i]) : item.lineOf(['spec', 'metadata']);
 }

@@ -15,7 +15,7 @@ import { loadConfiguration } from '../config/configuration';
 import { buildResiliency } from '../config/resiliency';
 import { scoped } from '../observability/logger';
 import { componentProbes, passes, startActuator } from '../observability/actuator';
-import { loadResources } from './loader';
+import { type LoadedComponent, loadResources } from './loader';
 import { ComponentProcessor } from './processor';
 import { declarativeSubscriptions } from './subscriptions';
 import { type SidecarToSidecar, startSidecarToSidecar } from './internal';
@@ -69,9 +69,13 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   core.lifecycle.setReapply(componentReapplier(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') }));
   core.pubsub.subscriber.setDeclarative(declarativeSubscriptions(loaded.subscriptions, flags.appId));
   for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
+  let chain: FilterChain;
   try {
     await processor.applyAll(loaded.components);
     core.invoke.external.setEndpoints(await resolveHttpEndpoints(loaded.httpEndpoints, components, flags.appId, scoped(log, 'dapr.runtime.invoke')));
+    // After the components: middleware metadata may take secrets from the secret stores.
+    const middleware = { components: loaded.components, streamFilters: layotto?.streamFilters, properties: (item: LoadedComponent) => processor.properties(item) };
+    chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware });
   } catch (e) {
     await processor.closeAll();
     await actuator?.close();
@@ -82,7 +86,6 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   let internal: SidecarToSidecar | undefined;
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, log: scoped(log, 'dapr.runtime.grpc.proxy') });
-  const chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
@@ -171,6 +174,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       await internal.close();
       await core.invoke.close();
       await processor.closeAll();
+      await Promise.all(chain.filters.map((f) => f.close?.()));
       await actuator?.close();
       log.info('shutdown complete');
       resolveStopped();
