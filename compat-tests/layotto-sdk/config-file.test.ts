@@ -157,6 +157,18 @@ describe('Layotto config.json: Redis state, pub/sub, lock and sequencer through 
     const empty = await apply(lifecycle, 'lock', 'redis_lock', {});
     expect([empty?.code, empty?.details]).toEqual([grpc.status.INVALID_ARGUMENT, 'field metadata is not configured']);
   });
+
+  it("answers the SDK's extension clients (here CryptionService) with UNIMPLEMENTED naming the rpc", async () => {
+    if (!enabled) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { CryptionServiceClient } = require('layotto/proto/extension/v1/cryption/cryption_grpc_pb');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { EncryptRequest } = require('layotto/proto/extension/v1/cryption/cryption_pb');
+    const c = new CryptionServiceClient(`127.0.0.1:${sc.layottoPort}`, grpc.credentials.createInsecure()) as grpc.Client & { encrypt: (r: unknown, cb: (e: grpc.ServiceError | null) => void) => void };
+    const err = await new Promise<grpc.ServiceError | null>((resolve) => c.encrypt(new EncryptRequest(), resolve));
+    c.close();
+    expect([err?.code, err?.details]).toEqual([grpc.status.UNIMPLEMENTED, 'CryptionService/Encrypt is not implemented']);
+  });
 });
 
 /** Runs `start -c <file>` with the given text and resolves with its exit code and output. */
