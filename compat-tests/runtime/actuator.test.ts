@@ -17,6 +17,9 @@ async function call(port: number, path: string, init?: RequestInit): Promise<Ans
   return { status: r.status, type: r.headers.get('content-type'), body: text ? JSON.parse(text) : undefined };
 }
 
+/** Sidecar starts take seconds on a busy 2-core box: generous bounds, never timing assertions. */
+const SLOW = 90_000;
+
 const jsonLines = (sc: Sidecar): Record<string, unknown>[] =>
   sc
     .output()
@@ -45,7 +48,7 @@ describe('actuator with a Redis state store', () => {
       },
       args: ['--actuator-port', String(port), '--log-as-json'],
     });
-  });
+  }, SLOW);
 
   afterAll(async () => {
     await sc?.stop();
@@ -70,7 +73,7 @@ describe('actuator with a Redis state store', () => {
 
   run('turns readiness DOWN (503) with the reason while Redis is stopped, and UP again once it is back', async () => {
     await redis!.stop();
-    await until(async () => (await get('/actuator/health/readiness')).status === 503, () => 'readiness 503 after Redis stopped');
+    await until(async () => (await get('/actuator/health/readiness')).status === 503, () => 'readiness 503 after Redis stopped', 30_000);
     const down = await get('/actuator/health/readiness');
     expect(down.body.status).toBe('DOWN');
     expect(down.body.components['state-statestore']).toEqual({ status: 'DOWN', details: { reason: expect.stringMatching(/redis connection is \w+|timed out/) } });
@@ -79,9 +82,9 @@ describe('actuator with a Redis state store', () => {
     expect((await get('/actuator/health/liveness')).status).toBe(200);
 
     await redis!.start();
-    await until(async () => (await get('/actuator/health/readiness')).status === 200, () => 'readiness 200 after Redis came back');
+    await until(async () => (await get('/actuator/health/readiness')).status === 200, () => 'readiness 200 after Redis came back', 30_000);
     expect((await get('/actuator/health/readiness')).body.components['state-statestore']).toEqual({ status: 'UP' });
-  });
+  }, SLOW);
 
   run('answers info with the app name, version and build time', async () => {
     const r = await get('/actuator/info');
@@ -143,13 +146,13 @@ describe('actuator while the app is not listening yet', () => {
   it('answers liveness UP but readiness INIT (503) until the runtime is ready', async () => {
     const [port, appPort] = await Promise.all([freePort(), freePort()]);
     sc = await startSidecar({ args: ['--actuator-port', String(port), '--app-port', String(appPort)], wait: false });
-    await until(async () => (await call(port, '/actuator/health/liveness').catch(() => undefined))?.status === 200, () => `liveness 200:\n${sc!.output()}`);
+    await until(async () => (await call(port, '/actuator/health/liveness').catch(() => undefined))?.status === 200, () => `liveness 200:\n${sc!.output()}`, 60_000);
     expect(await call(port, '/actuator/health/readiness')).toEqual({
       status: 503,
       type: 'application/json',
       body: { status: 'INIT', components: { runtime_startup: { status: 'INIT', details: { reason: 'starting' } } } },
     });
-  });
+  }, SLOW);
 });
 
 describe('actuator port', () => {
@@ -160,5 +163,5 @@ describe('actuator port', () => {
     } finally {
       await sc.stop();
     }
-  });
+  }, SLOW);
 });
