@@ -81,7 +81,7 @@ describe('Dapr HTTP output bindings via @dapr/dapr SDK', () => {
       expect(f.body.errorCode).toBe('ERR_INVOKE_OUTPUT_BINDING');
       expect(f.body.message).toMatch(/^error invoking output binding down: Post "http:\/\/127\.0\.0\.1:\d+": dial tcp 127\.0\.0\.1:\d+: connect: connection refused$/);
       expect((await fetch(`${base}/v1.0/healthz`)).status).toBe(204);
-      expect(await client.binding.send('web', 'get', undefined)).toMatchObject({ method: 'GET' });
+      expect(await client.binding.send('web', 'get')).toMatchObject({ method: 'GET' });
     });
   });
 
@@ -89,7 +89,7 @@ describe('Dapr HTTP output bindings via @dapr/dapr SDK', () => {
     it('create (base64 data decoded), get, list, delete (204)', async () => {
       expect(await client.binding.send('files', 'create', Buffer.from('hello').toString('base64'), { fileName: 'dir/a.txt' })).toEqual({ fileName: 'dir/a.txt' });
       expect(await client.binding.send('files', 'get', undefined, { fileName: 'dir/a.txt' })).toBe('hello');
-      expect(await client.binding.send('files', 'list', undefined)).toEqual([join(setup.root, 'dir/a.txt')]);
+      expect(await client.binding.send('files', 'list')).toEqual([join(setup.root, 'dir/a.txt')]);
       const del = await post('files', { operation: 'delete', metadata: { fileName: 'dir/a.txt' } });
       expect(del.status).toBe(204);
       expect(existsSync(join(setup.root, 'dir/a.txt'))).toBe(false);

@@ -27,8 +27,7 @@ export function unaryWith(toStatus: ToStatus) {
   };
 }
 
-/** Answers a unary or client-stream call; a call that is already gone (cancelled) is left alone. */
-export function answer<Res>(callback: grpc.sendUnaryData<Res>, err: grpc.ServiceError | null, res?: Res): void {
+function answer<Res>(callback: grpc.sendUnaryData<Res>, err: grpc.ServiceError | null, res?: Res): void {
   try {
     if (err) callback(err);
     else callback(null, res);

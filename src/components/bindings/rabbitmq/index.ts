@@ -4,12 +4,13 @@
 // contrib does, so flags that clash with an existing queue fail there. One connection, coming back
 // by itself after a broker restart (pub/sub's AmqpSession), with the reader re-attached.
 import type { Channel, ConfirmChannel, Options } from 'amqplib';
+import { QueueConsumer } from '../../pubsub/rabbitmq/consumer';
 import { closeQuietly, AmqpSession } from '../../pubsub/rabbitmq/session';
 import type { Component, ComponentMetadata } from '../../types';
 import { prop } from '../../pubsub/metadata';
 import { BindingOperation, type BindingInvokeRequest, type BindingInvokeResponse, type BindingReader, type BindingReadHandler, type InputBinding, type OutputBinding } from '../types';
 import { parseRabbitMQBindingMetadata, type RabbitMQBindingConfig } from './metadata';
-import { QueueReader } from './reader';
+import { toReadEvent } from './message';
 
 const LABEL = 'rabbitmq binding';
 /** Beyond reconnectWaitInSeconds, how long a call waits for a lost connection to come back. */
@@ -19,7 +20,7 @@ export class RabbitMQBinding implements Component, OutputBinding, InputBinding {
   private cfg?: RabbitMQBindingConfig;
   private session?: AmqpSession;
   private publishing?: Promise<ConfirmChannel>;
-  private readonly readers = new Set<QueueReader>();
+  private readonly readers = new Set<QueueConsumer>();
 
   async init(md: ComponentMetadata): Promise<void> {
     const cfg = parseRabbitMQBindingMetadata(md.properties);
@@ -69,7 +70,17 @@ export class RabbitMQBinding implements Component, OutputBinding, InputBinding {
 
   async read(handler: BindingReadHandler): Promise<BindingReader> {
     const { cfg, session } = this.ready();
-    const reader = new QueueReader(session, cfg, (ch) => this.declare(ch), handler);
+    // One message at a time, in order (contrib reads in one loop); a refusal is requeued.
+    const reader = new QueueConsumer(session, {
+      queue: cfg.queueName,
+      prefetchCount: cfg.prefetchCount,
+      autoAck: false,
+      sequential: true,
+      requeueOnFailure: true,
+      reconnectWaitMs: cfg.reconnectWaitMs,
+      declare: (ch) => this.declare(ch),
+      handle: (msg) => handler(toReadEvent(msg)),
+    });
     try {
       await reader.start(cfg.reconnectWaitMs + EXTRA_WAIT_MS);
     } catch (e) {

@@ -1,6 +1,6 @@
 import { publishOptions } from '.';
 import { parseRabbitMQBindingMetadata } from './metadata';
-import { goQueryEscape, headersToMetadata } from './reader';
+import { goQueryEscape, headersToMetadata } from './message';
 
 describe('metadata', () => {
   test("contrib's defaults, and ttlInSeconds/maxPriority as queue arguments", () => {

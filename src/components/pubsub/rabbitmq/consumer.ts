@@ -1,7 +1,8 @@
-// One subscription: its own channel, topology declared, a consumer on its queue. A message is
-// acked only after the handler resolves; a rejection nacks it (requeued with requeueInFailure,
-// else dropped or dead-lettered, as contrib). When the channel goes (connection lost, queue
-// deleted, broker cancel) the consumer comes back: on the next connection, or after reconnectWait.
+// A consumer on one queue, on its own channel, that survives the channel: topology declared, a
+// message acked only after the handler resolves; a rejection nacks it (requeued or not, per the
+// options). When the channel goes (connection lost, queue deleted, broker cancel) the consumer
+// comes back: on the next connection, or after reconnectWait. QueueConsumer is shared with
+// bindings.rabbitmq's reader; Consumer is a pub/sub subscription's (contrib's layout and options).
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { MessageHandler } from '../types';
 import { toPubSubMessage } from './message';
@@ -10,21 +11,35 @@ import { RetryTimer } from './retry-timer';
 import { closeQuietly, type AmqpSession } from './session';
 import { declareQueue, type QueueSpec } from './topology';
 
-export class Consumer {
+export interface QueueConsumerOptions {
+  queue: string;
+  prefetchCount: number;
+  /** The broker settles on delivery (no ack, no redelivery). */
+  autoAck: boolean;
+  /** One message at a time, in arrival order (else all at once). */
+  sequential: boolean;
+  /** A rejected message goes back to the queue (else it is dropped or dead-lettered). */
+  requeueOnFailure: boolean;
+  reconnectWaitMs: number;
+  /** Declares what the queue needs on a fresh channel, before consuming. */
+  declare(ch: Channel): Promise<unknown>;
+  /** Handles one message; a rejection nacks it. */
+  handle(msg: ConsumeMessage): Promise<unknown>;
+}
+
+export class QueueConsumer {
   private channel?: Channel;
   private attaching = false;
   private stopped = false;
   private readonly retry: RetryTimer;
-  /** Serializes deliveries for concurrencyMode=single. */
+  /** Serializes deliveries when sequential. */
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly session: AmqpSession,
-    private readonly cfg: RabbitMQConfig,
-    private readonly spec: QueueSpec,
-    private readonly handler: MessageHandler,
+    private readonly opts: QueueConsumerOptions,
   ) {
-    this.retry = new RetryTimer(cfg.reconnectWaitMs);
+    this.retry = new RetryTimer(opts.reconnectWaitMs);
   }
 
   /** The first attach: its failure (bad arguments, broker gone) is the subscriber's error. */
@@ -58,9 +73,9 @@ export class Consumer {
       if (this.stopped) throw new Error('subscription closed');
       // Set before consume: deliveries may arrive before consume's reply is processed.
       this.channel = ch;
-      if (this.cfg.prefetchCount > 0) await ch.prefetch(this.cfg.prefetchCount);
-      await declareQueue(ch, this.spec, this.cfg);
-      await ch.consume(this.spec.queue, (msg) => this.onMessage(opened, msg), { noAck: this.cfg.autoAck, consumerTag: this.spec.queue });
+      if (this.opts.prefetchCount > 0) await ch.prefetch(this.opts.prefetchCount);
+      await this.opts.declare(ch);
+      await ch.consume(this.opts.queue, (msg) => this.onMessage(opened, msg), { noAck: this.opts.autoAck, consumerTag: this.opts.queue });
     } catch (e) {
       if (ch) {
         if (this.channel === ch) this.channel = undefined;
@@ -91,25 +106,43 @@ export class Consumer {
     // brings us back through detached() with the queue declared anew.
     if (msg === null) return void closeQuietly(ch);
     if (this.stopped || this.channel !== ch) return;
-    if (this.cfg.concurrency === 'single') this.chain = this.chain.then(() => this.deliver(ch, msg));
+    if (this.opts.sequential) this.chain = this.chain.then(() => this.deliver(ch, msg));
     else void this.deliver(ch, msg);
   }
 
   private async deliver(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    // Queued behind others on a channel that is gone since: the broker has requeued it already.
+    if (this.stopped || this.channel !== ch) return;
     let ok = true;
     try {
-      await this.handler(toPubSubMessage(this.spec.topic, msg, this.cfg.publishMessagePropertiesToMetadata));
+      await this.opts.handle(msg);
     } catch {
       ok = false;
     }
     // A delivery tag means something only on the channel that delivered it; if that one is
     // gone the broker has requeued the message already.
-    if (this.cfg.autoAck || this.channel !== ch) return;
+    if (this.opts.autoAck || this.channel !== ch) return;
     try {
       if (ok) ch.ack(msg);
-      else ch.nack(msg, false, this.cfg.requeueInFailure);
+      else ch.nack(msg, false, this.opts.requeueOnFailure);
     } catch {
       // The channel closed in the meantime: the message is redelivered.
     }
+  }
+}
+
+/** One pub/sub subscription: its queue bound to the topic's exchange, messages as PubSubMessages. */
+export class Consumer extends QueueConsumer {
+  constructor(session: AmqpSession, cfg: RabbitMQConfig, spec: QueueSpec, handler: MessageHandler) {
+    super(session, {
+      queue: spec.queue,
+      prefetchCount: cfg.prefetchCount,
+      autoAck: cfg.autoAck,
+      sequential: cfg.concurrency === 'single',
+      requeueOnFailure: cfg.requeueInFailure,
+      reconnectWaitMs: cfg.reconnectWaitMs,
+      declare: (ch) => declareQueue(ch, spec, cfg),
+      handle: (msg) => handler(toPubSubMessage(spec.topic, msg, cfg.publishMessagePropertiesToMetadata)),
+    });
   }
 }
