@@ -28,10 +28,13 @@ export interface Flags {
   resourcesPaths: string[];
   config: string[];
   metricsPort: number;
+  /** --metrics-listen-address; '' = every interface, as daprd. */
+  metricsListenAddress: string;
   enableMetrics: boolean;
   logLevel: LogLevel;
   logAsJson: boolean;
-  enableApiLogging: boolean;
+  /** Tri-state as daprd's: unset leaves it to Configuration logging.apiLogging.enabled. */
+  enableApiLogging?: boolean;
   maxBodySize: number;
   gracefulShutdownSeconds: number;
   mode: string;
@@ -75,7 +78,6 @@ const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').fi
 const ACCEPTED_UNUSED = [
   'dapr-public-port',
   'dapr-public-listen-address',
-  'metrics-listen-address',
   'profile-port',
   'read-buffer-size',
   'dapr-http-read-buffer-size',
@@ -125,9 +127,10 @@ export function buildCommand(): Command {
     .addOption(new Option('--config <file>', 'Configuration resource file (repeatable)').argParser(collect))
     .addOption(new Option('--metrics-port <port>', 'port of the Prometheus metrics endpoint').argParser(port('--metrics-port')).default(9090))
     .addOption(new Option('--enable-metrics [bool]', 'serve Prometheus metrics').argParser(bool).default(true))
+    .addOption(new Option('--metrics-listen-address <addr>', 'address the metrics endpoint listens on (default: every interface)').default(''))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'fatal']).default('info'))
     .addOption(new Option('--log-as-json [bool]', 'write logs as JSON in Dapr\'s fields').argParser(bool).default(false))
-    .addOption(new Option('--enable-api-logging [bool]', 'log every API call').argParser(bool).default(false))
+    .addOption(new Option('--enable-api-logging [bool]', 'log every API call (overrides Configuration logging.apiLogging)').argParser(bool))
     .addOption(new Option('--max-body-size <size>', 'max request/response body size, e.g. 4Mi').argParser(quantity).default(4 * 1024 * 1024, '4Mi'))
     .addOption(new Option('--dapr-http-max-request-size <mb>', 'legacy: max request body size in MB').argParser(int))
     .addOption(new Option('--dapr-graceful-shutdown-seconds <s>', 'grace period for in-flight requests on shutdown').argParser(int).default(5))
@@ -180,6 +183,7 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
     config: o.config ?? [],
     metricsPort: o.metricsPort,
     enableMetrics: o.enableMetrics,
+    metricsListenAddress: o.metricsListenAddress,
     logLevel: o.logLevel,
     logAsJson: o.logAsJson,
     enableApiLogging: o.enableApiLogging,

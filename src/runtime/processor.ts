@@ -8,6 +8,7 @@ import type { ComponentStore, Kind, LiveComponent } from '../components/store';
 import { ComponentConfigError, type Component, type ComponentMetadata } from '../components/types';
 import { withConsumerId } from '../components/pubsub/metadata';
 import type { LoadedComponent } from './loader';
+import type { ComponentMetrics } from '../observability/metrics';
 import type { ComponentManifest } from './manifest';
 import { ManifestError } from './loader';
 import { MetadataResolveError, resolveMetadata, type SecretResolver } from './metadata';
@@ -24,6 +25,8 @@ export interface ProcessorOptions {
   log: Logger;
   env?: NodeJS.ProcessEnv;
   secrets?: SecretResolver;
+  /** dapr_runtime_component_loaded / _init_total / _init_fail_total. */
+  metrics?: Pick<ComponentMetrics, 'componentLoaded' | 'componentInitFailed'>;
 }
 
 export class ComponentProcessor {
@@ -86,6 +89,7 @@ export class ComponentProcessor {
     const registry = registries[kind];
     const reg = registry.find(impl, m.spec.version);
     if (!reg) {
+      this.opts.metrics?.componentInitFailed(m.spec.type, name, 'creation');
       const version = m.spec.version || 'v1';
       throw new ManifestError(file, lineOf(['spec', 'type']), 'spec.type', `couldn't find component type ${m.spec.type}/${version} (known: ${registry.names().join(', ')})`);
     }
@@ -116,12 +120,14 @@ export class ComponentProcessor {
       await withTimeout(instance.init(meta), timeoutMs, `init did not finish within ${m.spec.initTimeout ?? '5s'}`);
     } catch (e) {
       await instance.close().catch(() => undefined);
+      this.opts.metrics?.componentInitFailed(m.spec.type, name, 'init');
       const field = e instanceof ComponentConfigError && e.field ? `spec.metadata.${e.field}` : 'spec';
       const line = e instanceof ComponentConfigError && e.field ? lineOfMetadata(item, e.field) : item.line;
       throw new ManifestError(file, line, field, `component ${name} (${m.spec.type}/${meta.version}) failed to initialize: ${(e as Error).message}`);
     }
     const live: LiveComponent = { kind, name, meta, instance, capabilities: capabilitiesOf(kind, instance, properties) } as LiveComponent;
     this.store.add(live);
+    this.opts.metrics?.componentLoaded(m.spec.type);
     log.info({ component: name }, `component loaded: ${name} (${m.spec.type}/${meta.version}) from ${where}`);
     return live;
   }

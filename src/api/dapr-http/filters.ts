@@ -36,6 +36,7 @@ export function installFilterChain(app: FastifyInstance, chain: FilterChain | un
       protocol: 'http',
       verb: req.method,
       route: req.is404 ? '' : (req.routeOptions.url ?? ''),
+      operation: (req.routeOptions.config as { name?: string } | undefined)?.name,
       path: q < 0 ? req.url : req.url.slice(0, q),
       headers: req.headers,
       remoteAddress: req.socket.remoteAddress ?? '',
