@@ -15,6 +15,7 @@ import type { BindingsCore } from './bindings';
 import type { CoreContext } from './context';
 import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
 import type { StateCore } from './state';
+import { tracing, withCallbackSpan } from './trace';
 
 export class InputBindingsCore {
   private readonly readers = new Map<string, BindingReader>();
@@ -85,13 +86,27 @@ export class InputBindingsCore {
     if (this.closed) throw new Error('input binding is closed');
     let reply: AppBindingReply;
     try {
-      reply = await this.resiliency.componentInbound(name, () => channel.deliverBindingEvent({ name, route, data: ev.data, metadata: ev.metadata }), 'bindings');
+      reply = await this.traced(name, route, ev.metadata, (metadata) => this.resiliency.componentInbound(name, () => channel.deliverBindingEvent({ name, route, data: ev.data, metadata }), 'bindings'));
     } catch (e) {
       this.log.debug(`error from app consumer for binding [${name}]: ${errMessage(e)}`);
       throw e;
     }
     await this.onReply(name, reply);
     return reply.body;
+  }
+
+  /**
+   * daprd's callback span `bindings/<name>`, child of the trace context in the event's metadata;
+   * the app gets the span's context in place of it. Tracing off: the metadata goes as it came.
+   */
+  private traced<T>(name: string, route: string, metadata: Record<string, string>, send: (metadata: Record<string, string>) => Promise<T>): Promise<T> {
+    if (!tracing()) return send(metadata);
+    const parent = metadata.traceparent ? { traceparent: metadata.traceparent, tracestate: metadata.tracestate } : undefined;
+    const attributes = { 'db.name': name, 'db.system': 'bindings', 'db.connection_string': route, 'rpc.service': 'Dapr' };
+    return withCallbackSpan(`bindings/${name}`, attributes, parent, ({ traceparent, tracestate }) => {
+      const { tracestate: _old, ...rest } = metadata;
+      return send(tracestate ? { ...rest, traceparent, tracestate } : { ...rest, traceparent });
+    });
   }
 
   /** What the app asked for in its answer; failures are logged, the event stays acknowledged (daprd). */
