@@ -6,7 +6,7 @@
 import type { Channel, ConfirmChannel, Options } from 'amqplib';
 import { QueueConsumer } from '../../pubsub/rabbitmq/consumer';
 import { closeQuietly, AmqpSession } from '../../pubsub/rabbitmq/session';
-import type { Component, ComponentMetadata } from '../../types';
+import type { Component, ComponentMetadata, Pinger } from '../../types';
 import { prop } from '../../pubsub/metadata';
 import { BindingOperation, type BindingInvokeRequest, type BindingInvokeResponse, type BindingReader, type BindingReadHandler, type InputBinding, type OutputBinding } from '../types';
 import { parseRabbitMQBindingMetadata, type RabbitMQBindingConfig } from './metadata';
@@ -16,7 +16,7 @@ const LABEL = 'rabbitmq binding';
 /** Beyond reconnectWaitInSeconds, how long a call waits for a lost connection to come back. */
 const EXTRA_WAIT_MS = 5000;
 
-export class RabbitMQBinding implements Component, OutputBinding, InputBinding {
+export class RabbitMQBinding implements Component, Pinger, OutputBinding, InputBinding {
   private cfg?: RabbitMQBindingConfig;
   private session?: AmqpSession;
   private publishing?: Promise<ConfirmChannel>;
@@ -44,6 +44,12 @@ export class RabbitMQBinding implements Component, OutputBinding, InputBinding {
 
   features(): readonly string[] {
     return [];
+  }
+
+  /** Connection state, as pub/sub's: amqplib has no ping, and a lost socket drops the connection at once. */
+  async ping(): Promise<void> {
+    const { cfg, session } = this.ready();
+    if (!session.current) throw new Error(`${LABEL}: not connected to ${cfg.address} (reconnecting)`);
   }
 
   operations(): readonly string[] {
