@@ -1,6 +1,6 @@
 // The built sidecar's File API (file.local) through the real `layotto` Node SDK: client.file
 // get/put/list/delete, and the SDK's own generated Runtime stub for what its File class does not
-// wrap (GetFileMeta, ListFile paging, exact PutFile statuses, a cancelled upload). A 64 MiB file is
+// wrap (GetFileMeta, ListFile paging, exact PutFile statuses, a cancelled upload). A 128 MiB file is
 // streamed both ways and compared by sha256 while the sidecar's peak RSS (VmHWM) stays flat.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -22,8 +22,8 @@ type SdkClient = InstanceType<typeof Client>;
 type RuntimeStub = import('layotto/proto/runtime/v1/runtime_grpc_pb').RuntimeClient;
 
 const STORE = 'files';
-const BIG = 64 * 1024 * 1024;
-const WARM = 8 * 1024 * 1024;
+const BIG = 128 * 1024 * 1024;
+const WARM = 16 * 1024 * 1024;
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 
@@ -134,7 +134,7 @@ describe('Layotto File API on file.local', () => {
     await finished(out);
     const sha = h.digest('hex');
 
-    // Warm up with an 8 MiB file both ways, so the baseline is the sidecar at work (V8 lets garbage
+    // Warm up with a 16 MiB file both ways, so the baseline is the sidecar at work (V8 lets garbage
     // and external buffers reach a steady size before collecting them), not at rest.
     const warm = join(base, 'warm.src');
     await writeFile(warm, randomBytes(WARM));
@@ -148,7 +148,8 @@ describe('Layotto File API on file.local', () => {
 
     const grown = (await peakRss(sc.proc.pid!)) - before;
     process.stdout.write(`file compat: sidecar peak RSS grew by ${(grown / 1024 / 1024).toFixed(1)} MiB for a ${BIG / 1024 / 1024} MiB file each way\n`);
-    // Memory that followed the file would add ~64 MiB here; steady streaming adds a few.
+    // Memory that followed the file would add 128 MiB or more here; steady streaming adds GC slack only
+    // (0-20 MiB measured, whatever the file size).
     expect(grown).toBeLessThan(BIG / 4);
     await Promise.all([rm(src), rm(warm)]);
   }, 180_000);

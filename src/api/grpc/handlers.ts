@@ -27,7 +27,8 @@ export function unaryWith(toStatus: ToStatus) {
   };
 }
 
-function answer<Res>(callback: grpc.sendUnaryData<Res>, err: grpc.ServiceError | null, res?: Res): void {
+/** Answers a unary or client-stream call; a call that is already gone (cancelled) is left alone. */
+export function answer<Res>(callback: grpc.sendUnaryData<Res>, err: grpc.ServiceError | null, res?: Res): void {
   try {
     if (err) callback(err);
     else callback(null, res);

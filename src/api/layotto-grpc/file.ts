@@ -8,6 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { FileCore, FileInput } from '../../core/file';
 import { isRuntimeError, RuntimeError } from '../../errors/runtime-error';
 import { toLayottoGrpc } from '../../errors/to-grpc';
+import { answer } from '../grpc/handlers';
 import { unary } from './handlers';
 import type { StringMap } from './messages';
 
@@ -78,8 +79,8 @@ export function fileHandlers(file: FileCore): grpc.UntypedServiceImplementation 
     },
     PutFile: (call: grpc.ServerReadableStream<PutFileRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       receiveFile(file, call).then(
-        () => answer(() => callback(null, {})),
-        (e: unknown) => answer(() => callback(toLayottoGrpc(e))),
+        () => answer(callback, null, {}),
+        (e: unknown) => answer(callback, toLayottoGrpc(e)),
       );
     },
     ListFile: unary(async (req: ListFileRequest) => {
@@ -100,12 +101,4 @@ export function fileHandlers(file: FileCore): grpc.UntypedServiceImplementation 
       return { size: st.size, last_modified: st.lastModified, response: { metadata } };
     }),
   };
-}
-
-function answer(send: () => void): void {
-  try {
-    send();
-  } catch {
-    // The call is already gone (cancelled): no one is left to answer.
-  }
 }
