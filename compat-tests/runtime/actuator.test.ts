@@ -4,6 +4,7 @@
 import { findBinary, PrivateServer } from '../helpers/private-server';
 import { componentYaml, freePort, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { until } from '../../test/wait';
+import { requireService } from '../../test/services';
 
 interface Answer {
   status: number;
@@ -137,6 +138,44 @@ describe('actuator with a Redis state store', () => {
     }
     expect(jsonLines(sc!).some((r) => r.scope === 'dapr.runtime.actuator' && String(r.msg).startsWith('log level of dapr.runtime.http set to debug'))).toBe(true);
   });
+});
+
+describe('actuator readiness over every kind of backend', () => {
+  // One component per ping implementation, on the machine's shared services (nothing is written
+  // beyond the tables the components create at init).
+  const BACKENDS: { service: [string, number]; name: string; type: string; metadata: Record<string, string> }[] = [
+    { service: ['redis', 6379], name: 'pubsub-redis', type: 'pubsub.redis', metadata: { redisHost: '127.0.0.1:6379', consumerID: 'actuator' } },
+    { service: ['redis', 6379], name: 'lock-redis', type: 'lock.redis', metadata: { redisHost: '127.0.0.1:6379' } },
+    { service: ['redis', 6379], name: 'seq-redis', type: 'sequencer.redis', metadata: { redisHost: '127.0.0.1:6379' } },
+    { service: ['redis', 6379], name: 'conf-redis', type: 'configuration.redis', metadata: { redisHost: '127.0.0.1:6379' } },
+    { service: ['postgresql', 5432], name: 'seq-pg', type: 'sequencer.postgresql', metadata: { connectionString: 'host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable' } },
+    { service: ['mysql', 3306], name: 'seq-mysql', type: 'sequencer.mysql', metadata: { connectionString: 'root:@tcp(127.0.0.1:3306)/test' } },
+    { service: ['rabbitmq', 5672], name: 'pubsub-rabbit', type: 'pubsub.rabbitmq', metadata: { connectionString: 'amqp://guest:guest@127.0.0.1:5672', consumerID: 'actuator' } },
+    { service: ['mosquitto', 1883], name: 'pubsub-mqtt', type: 'pubsub.mqtt3', metadata: { url: 'tcp://127.0.0.1:1883', consumerID: 'actuator' } },
+    { service: ['nats', 4222], name: 'pubsub-nats', type: 'pubsub.jetstream', metadata: { natsURL: 'nats://127.0.0.1:4222', consumerID: 'actuator' } },
+  ];
+  let sc: Sidecar | undefined;
+  afterAll(() => sc?.stop());
+
+  it('lists each component as <kind>-<name>, UP', async () => {
+    const up: typeof BACKENDS = [];
+    const seen = new Map<string, boolean>();
+    for (const b of BACKENDS) {
+      const key = b.service.join(':');
+      if (!seen.has(key)) seen.set(key, await requireService(b.service[0], '127.0.0.1', b.service[1]));
+      if (seen.get(key)) up.push(b);
+    }
+    if (up.length === 0) return;
+    const port = await freePort();
+    sc = await startSidecar({ resources: Object.fromEntries(up.map((b) => [`${b.name}.yaml`, componentYaml(b.name, b.type, b.metadata)])), args: ['--actuator-port', String(port)] });
+    const r = await call(port, '/actuator/health/readiness');
+    const kind = (type: string) => type.split('.')[0];
+    expect(r.body.components).toEqual({
+      runtime_startup: { status: 'UP', details: { reason: '' } },
+      ...Object.fromEntries(up.map((b) => [`${kind(b.type)}-${b.name}`, { status: 'UP' }])),
+    });
+    expect(r.status).toBe(200);
+  }, SLOW);
 });
 
 describe('actuator while the app is not listening yet', () => {

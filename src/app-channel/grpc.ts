@@ -151,7 +151,7 @@ export class GrpcAppChannel implements AppChannel {
     const req = layotto ? layottoTopicEventRequest(ev) : daprTopicEventRequest(ev);
     const md = layotto
       ? this.tokenMetadata()
-      : toMetadata(deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, cloudEvent: ev.cloudEvent, appApiToken: this.opts.appApiToken }));
+      : toMetadata(deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, cloudEvent: ev.cloudEvent, trace: ev.trace, appApiToken: this.opts.appApiToken }));
     try {
       return statusFromEnum((await this.unary(method, req, md)).status);
     } catch (e) {

@@ -7,6 +7,8 @@ export interface DeliveryHeaderInput {
   pubsubName: string;
   /** The event the trace context is read from (traceparent, else traceid; tracestate; baggage). */
   cloudEvent?: Record<string, unknown>;
+  /** The delivery span's trace context, when tracing is on: wins over the event's. */
+  trace?: { traceparent: string; tracestate?: string };
   appApiToken?: string;
 }
 
@@ -32,6 +34,11 @@ export function deliveryHeaders(input: DeliveryHeaderInput): Map<string, string>
     if (tracestate) out.set('tracestate', tracestate);
     const baggage = str(ce.baggage);
     if (baggage) out.set('baggage', baggage);
+  }
+  if (input.trace) {
+    out.set('traceparent', input.trace.traceparent);
+    if (input.trace.tracestate) out.set('tracestate', input.trace.tracestate);
+    else out.delete('tracestate');
   }
   if (input.appApiToken) out.set('dapr-api-token', input.appApiToken);
   return out;

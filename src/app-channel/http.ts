@@ -136,7 +136,7 @@ export class HttpAppChannel implements AppChannel {
   }
 
   async deliverEvent(ev: AppTopicEvent): Promise<AppEventStatus> {
-    const pairs = deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, cloudEvent: ev.cloudEvent, appApiToken: this.opts.appApiToken });
+    const pairs = deliveryHeaders({ metadata: ev.metadata, pubsubName: ev.pubsubName, cloudEvent: ev.cloudEvent, trace: ev.trace, appApiToken: this.opts.appApiToken });
     const body = ev.body ?? JSON.stringify(ev.cloudEvent);
     const { status, text } = await this.send('POST', appPath(ev.path), httpHeaders(pairs, CLOUDEVENT_CONTENT_TYPE), body);
     return eventStatusFromHttp(status, text);

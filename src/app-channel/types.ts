@@ -41,6 +41,8 @@ export interface AppTopicEvent {
   path: string;
   /** Broker metadata; HTTP: sent as headers; gRPC: TopicEventRequest metadata/extensions. */
   metadata: Record<string, string>;
+  /** The delivery span's trace context (tracing on), sent in place of the one the CloudEvent carries. */
+  trace?: { traceparent: string; tracestate?: string };
 }
 
 export interface AppBulkEntry {

@@ -35,10 +35,16 @@ export interface LiveComponent<K extends Kind = Kind> {
   capabilities: string[];
 }
 
+/** Wraps an instance as it enters the store (tracing's component spans); identity when absent. */
+export type Instrument = <K extends Kind>(c: LiveComponent<K>) => KindMap[K];
+
 export class ComponentStore {
   private readonly byKind = new Map<Kind, Map<string, LiveComponent>>();
 
+  constructor(private readonly instrument?: Instrument) {}
+
   add<K extends Kind>(c: LiveComponent<K>): void {
+    if (this.instrument) c = { ...c, instance: this.instrument(c) };
     let m = this.byKind.get(c.kind);
     if (!m) this.byKind.set(c.kind, (m = new Map()));
     m.set(c.name, c as unknown as LiveComponent);

@@ -9,6 +9,8 @@ declare module 'better-sqlite3' {
     run(...params: unknown[]): RunResult;
     get(...params: unknown[]): unknown;
     all(...params: unknown[]): unknown[];
+    /** Rows become their first column's value. */
+    pluck(on?: boolean): this;
   }
   interface Options {
     /** ms to wait on a locked database (SQLite's busy timeout). */

@@ -9,6 +9,7 @@ import type { MessageHandler, PubSub, PubSubMessage } from '../../components/pub
 import { dataBytes, fromRawPayload, hasExpired, parseBool } from './cloudevent';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import type { Router } from './routing';
+import { tracing, withCallbackSpan } from '../trace';
 import type { SubscriptionSpec } from './subscription';
 
 /** Where routed events go: the app channel, or a streaming subscriber. */
@@ -43,7 +44,7 @@ export class SubscriptionDelivery {
       let status: AppEventStatus;
       try {
         status = await this.inbound(async () => {
-          const s = await deliver(event);
+          const s = await this.traced(msg.topic, event, deliver);
           if (s === 'RETRY') throw new RetryError(`the app asked to retry event ${String(ev.cloudEvent.id)}`);
           return s;
         });
@@ -85,6 +86,20 @@ export class SubscriptionDelivery {
       return undefined;
     }
     return { cloudEvent, path };
+  }
+
+  /**
+   * One delivery under daprd's callback span `pubsub/<topic>` (child of the event's trace context);
+   * the app gets that span as its parent. Tracing off: the event's own trace context goes on.
+   */
+  private traced(topic: string, event: AppTopicEvent, deliver: Deliver): Promise<AppEventStatus> {
+    if (!tracing()) return deliver(event);
+    const ce = event.cloudEvent;
+    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+    const traceparent = str(ce.traceparent) ?? str(ce.traceid);
+    const parent = traceparent ? { traceparent, tracestate: str(ce.tracestate) } : undefined;
+    const attributes = { 'messaging.system': 'pubsub', 'messaging.destination.name': topic, 'messaging.destination_kind': 'topic' };
+    return withCallbackSpan(`pubsub/${topic}`, attributes, parent, (trace) => deliver({ ...event, trace }), (s) => (s === 'SUCCESS' ? undefined : `the app answered ${s}`));
   }
 
   /** A delivery to the app under the broker's inbound policies. */

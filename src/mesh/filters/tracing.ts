@@ -6,6 +6,7 @@
 // (Exchange.run), so what core sends on carries it; it ends with the answer's status.
 import { STATUS_CODES } from 'node:http';
 import { type Attributes, type Span, type SpanContext, SpanStatusCode } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
 import { fromGrpcTraceBin, parseTraceContext, runInContext, SpanKind, startSpan } from '../../core/trace';
 import type { Exchange, Filter } from '../filter';
 
@@ -16,17 +17,17 @@ const CLIENT_CLOSED = 499;
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 const last = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
 
-/** The caller's span context: grpc-trace-bin (gRPC), else traceparent + tracestate. */
+/** The caller's span context: grpc-trace-bin (gRPC), else traceparent; with the tracestate sent beside either. */
 export function incomingParent(ex: Pick<Exchange, 'protocol' | 'headers'>): SpanContext | undefined {
+  const ts = ex.headers.tracestate;
+  const tracestate = Array.isArray(ts) ? ts.join(',') : ts;
   if (ex.protocol === 'grpc') {
     const bin = first(ex.headers['grpc-trace-bin']);
-    if (bin) {
-      const sc = fromGrpcTraceBin(Buffer.from(bin, 'base64'));
-      if (sc) return sc;
-    }
+    const sc = bin ? fromGrpcTraceBin(Buffer.from(bin, 'base64')) : undefined;
+    // The binary form has no tracestate: the metadata's goes with it (sidecar-to-sidecar calls send both).
+    if (sc) return tracestate ? { ...sc, traceState: new TraceState(tracestate) } : sc;
   }
-  const ts = ex.headers.tracestate;
-  return parseTraceContext(first(ex.headers.traceparent), Array.isArray(ts) ? ts.join(',') : ts);
+  return parseTraceContext(first(ex.headers.traceparent), tracestate);
 }
 
 /** Route parameters by aligning the route template (`/v1.0/state/:storeName/:key`) with the path. */

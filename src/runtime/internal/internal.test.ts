@@ -132,7 +132,7 @@ describe('internal server + remote invoker', () => {
     expect(err).toBeInstanceOf(TransportError);
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     expect(err.message).toMatch(/^rpc error: code = Unavailable desc = connection error: cannot connect to 127\.0\.0\.1:\d+$/);
-    expect((remote as unknown as { clients: Map<string, unknown> }).clients.size).toBe(0);
+    expect((remote as unknown as { channels: Map<string, unknown> }).channels.size).toBe(0);
   });
 
   it('a sidecar that went away after answering: Unavailable at once (no wait for grpc-js reconnect backoff)', async () => {
@@ -150,7 +150,7 @@ describe('internal server + remote invoker', () => {
     const s = await serve({ invoke: async () => ({ status: 200, headers: {}, contentType: '', body: Readable.from([]) }) });
     const remote = remoteTo(fixed(s.port));
     for (let i = 0; i < 5; i++) await (await (await remote.remote('app2', '')).invoke(request())).body.resume();
-    expect((remote as unknown as { clients: Map<string, unknown> }).clients.size).toBe(1);
+    expect((remote as unknown as { channels: Map<string, unknown> }).channels.size).toBe(1);
   });
 
   it('an abort cancels the call on both sides', async () => {

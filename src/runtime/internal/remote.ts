@@ -1,18 +1,29 @@
 // The caller side of sidecar-to-sidecar invocation (daprd's directMessaging.invokeRemote): resolve
 // the app id through name resolution, then CallLocalStream on that sidecar's internal server over
-// one grpc-js channel per address, reused. The request body streams out while the response may
-// already stream back. Failures are TransportErrors carrying the gRPC code (UNAVAILABLE is what the
-// built-in service retries retry); a channel that failed so is dropped so the next try dials anew.
+// one HTTP/2 session per address, reused (h2-channel.ts: gRPC's wire protocol without grpc-js's
+// client stack). The request body streams out while the response may already stream back.
+// Failures are TransportErrors carrying the gRPC code (UNAVAILABLE is what the built-in service
+// retries retry); a channel that failed so is dropped so the next try dials anew.
 import { Readable } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
+import type { ClientHttp2Stream } from 'node:http2';
+import { status } from '@grpc/grpc-js';
 import type { InvokeRequest, InvokeResponse, Invoker, ResolvedAddress } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
 import { joinHostPort } from '../../components/nameresolution/address';
 import type { NameResolver, ResolveRequest } from '../../components/nameresolution/types';
-import { ServiceInvocationClient } from './protos';
-import { fromWireResponse, handedOn, pieces, toWireRequest, TransportError, type WirePayload, type WireRequest, type WireResponse } from './wire';
+import { SERVICE_INVOCATION, serviceInvocationDefinition } from './protos';
+import { H2Channel } from './h2-channel';
+import { frame } from './grpc-frames';
+import { traceMetadata } from './trace-metadata';
+import { CHUNK_BYTES, fromWireResponse, handedOn, pieces, toWireRequest, TransportError, type WirePayload, type WireRequest, type WireResponse } from './wire';
 
-type Call = grpc.ClientDuplexStream<{ request?: WireRequest; payload?: WirePayload }, { response: WireResponse | null; payload: WirePayload | null }>;
+type Outgoing = { request?: WireRequest; payload?: WirePayload };
+type Incoming = { response: WireResponse | null; payload: WirePayload | null };
+
+const PATH = `/${SERVICE_INVOCATION}/CallLocalStream`;
+const method = serviceInvocationDefinition.CallLocalStream!;
+const encode = (m: Outgoing): Buffer => frame(method.requestSerialize(m));
+const decode = (b: Buffer): Incoming => method.responseDeserialize(b) as Incoming;
 
 export interface RemoteInvokerOptions {
   resolver: NameResolver;
@@ -25,7 +36,7 @@ export interface RemoteInvokerOptions {
 }
 
 export class RemoteInvoker {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly channels = new Map<string, H2Channel>();
   private closed = false;
 
   constructor(private readonly opts: RemoteInvokerOptions) {}
@@ -39,112 +50,75 @@ export class RemoteInvoker {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
   }
 
-  private client(address: string): grpc.Client {
-    if (this.closed) throw new TransportError(grpc.status.UNAVAILABLE, 'the sidecar is shutting down');
-    let c = this.clients.get(address);
-    if (!c) {
-      const max = this.opts.maxMessageBytes;
-      c = new ServiceInvocationClient(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
-      this.clients.set(address, c);
-    }
+  private channel(address: string): H2Channel {
+    if (this.closed) throw new TransportError(status.UNAVAILABLE, 'the sidecar is shutting down');
+    let c = this.channels.get(address);
+    if (!c) this.channels.set(address, (c = new H2Channel(address, { maxMessageBytes: this.opts.maxMessageBytes, connectTimeoutMs: this.opts.connectTimeoutMs ?? 5000 })));
     return c;
   }
 
   /** Drops a channel that failed to connect; the resolver forgets the address too. */
   private teardown(target: ResolveRequest, to: ResolvedAddress, address: string): void {
-    const c = this.clients.get(address);
-    this.clients.delete(address);
+    const c = this.channels.get(address);
+    this.channels.delete(address);
     c?.close();
     this.opts.resolver.evict?.(target, to);
   }
 
   private async call(target: ResolveRequest, to: ResolvedAddress, req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
     const address = joinHostPort(to.host, to.port);
-    const client = this.client(address);
-    try {
-      await connected(client, address, this.opts.connectTimeoutMs ?? 5000, signal);
-    } catch (e) {
-      if (e instanceof TransportError && e.code === grpc.status.UNAVAILABLE) this.teardown(target, to, address);
-      throw e;
-    }
-    const call = (client as unknown as { CallLocalStream(): Call }).CallLocalStream();
-    const res = exchange(call, req, signal);
+    const res = exchange(this.channel(address), req, signal);
     res.catch((e) => {
-      if (e instanceof TransportError && e.code === grpc.status.UNAVAILABLE) this.teardown(target, to, address);
+      if (e instanceof TransportError && e.code === status.UNAVAILABLE) this.teardown(target, to, address);
     });
     return res;
   }
 }
 
 /**
- * Resolves once the channel is READY; UNAVAILABLE as soon as it fails to connect (TRANSIENT_FAILURE:
- * the caller drops it, so a retry dials afresh instead of waiting out grpc-js's backoff) or when
- * it cannot connect within timeoutMs (an unreachable host).
- */
-function connected(client: grpc.Client, address: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const ch = client.getChannel();
-  const deadline = Date.now() + timeoutMs;
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(new TransportError(grpc.status.CANCELLED, 'context canceled'));
-    const unavailable = (why: string) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(new TransportError(grpc.status.UNAVAILABLE, `connection error: ${why}`));
-    };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const check = () => {
-      const state = ch.getConnectivityState(true);
-      if (state === grpc.connectivityState.READY) {
-        signal?.removeEventListener('abort', onAbort);
-        return resolve();
-      }
-      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) return unavailable(`cannot connect to ${address}`);
-      ch.watchConnectivityState(state, deadline, (err) => {
-        if (signal?.aborted) return;
-        if (err) return unavailable(`no connection to ${address} within ${timeoutMs} ms`);
-        check();
-      });
-    };
-    check();
-  });
-}
-
-/**
  * Runs one CallLocalStream: sends the leading request and the body in sequenced chunks, and
  * resolves with the response as soon as its leading message arrives, the body streaming after it.
  */
-function exchange(call: Call, req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
+function exchange(channel: H2Channel, req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
   return new Promise<InvokeResponse>((resolve, reject) => {
+    let stream: ClientHttp2Stream | undefined;
     let body: Readable | undefined;
     let expect = 0n;
     let settled = false;
     let ended = false;
     const fail = (e: unknown) => {
-      const err = e instanceof TransportError ? e : asTransportError(e);
+      const err = e instanceof TransportError ? e : new TransportError(status.UNKNOWN, errMessage(e));
       if (!settled) {
         settled = true;
         reject(err);
       } else body?.destroy(err);
     };
     const onAbort = () => {
-      call.cancel();
-      fail(new TransportError(grpc.status.CANCELLED, 'context canceled'));
+      stream?.close();
+      fail(new TransportError(status.CANCELLED, 'context canceled'));
     };
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    call.on('data', (msg: { response: WireResponse | null; payload: WirePayload | null }) => {
+    const onMessage = (raw: Buffer) => {
+      let msg: Incoming;
+      try {
+        msg = decode(raw);
+      } catch (e) {
+        stream?.close();
+        return fail(new TransportError(status.INTERNAL, `cannot parse the response: ${errMessage(e)}`));
+      }
       if (!body) {
-        if (!msg.response?.status) return fail(new TransportError(grpc.status.INTERNAL, 'response does not contain the required fields in the leading chunk'));
+        if (!msg.response?.status) return fail(new TransportError(status.INTERNAL, 'response does not contain the required fields in the leading chunk'));
         body = handedOn(
           new Readable({
-            read: () => call.resume(),
+            read: () => stream?.resume(),
             destroy: (err, cb) => {
-              if (!call.destroyed && !ended) call.cancel(); // the caller stopped reading: stop the transfer
+              if (!ended) stream?.close(); // the caller stopped reading: stop the transfer
               cb(err);
             },
           }),
@@ -152,73 +126,84 @@ function exchange(call: Call, req: InvokeRequest, signal?: AbortSignal): Promise
         settled = true;
         resolve(fromWireResponse(msg.response, body));
       } else if (msg.response) {
-        return fail(new TransportError(grpc.status.INTERNAL, 'response metadata found in non-leading chunk'));
+        return fail(new TransportError(status.INTERNAL, 'response metadata found in non-leading chunk'));
       }
       const p = msg.payload;
       if (!p || p.data.length === 0) return;
-      if (BigInt(p.seq) !== expect) return fail(new TransportError(grpc.status.INTERNAL, `invalid sequence number received: ${p.seq} (expected: ${expect})`));
+      if (BigInt(p.seq) !== expect) return fail(new TransportError(status.INTERNAL, `invalid sequence number received: ${p.seq} (expected: ${expect})`));
       expect++;
-      if (!body.push(p.data)) call.pause();
-    });
-    call.on('end', () => {
+      if (!body.push(p.data)) stream?.pause();
+    };
+    const onStatus = (code: number, details: string) => {
       ended = true;
       signal?.removeEventListener('abort', onAbort);
-      if (!body) fail(new TransportError(grpc.status.INTERNAL, 'no response received from stream'));
+      if (code !== status.OK) {
+        if (!(signal?.aborted && code === status.CANCELLED)) fail(new TransportError(code, details));
+        return;
+      }
+      if (!body) fail(new TransportError(status.INTERNAL, 'no response received from stream'));
       else if (!body.destroyed) body.push(null);
-    });
-    call.on('error', (e) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (!(signal?.aborted && (e as grpc.ServiceError).code === grpc.status.CANCELLED)) fail(e);
-    });
+    };
 
-    void sendRequest(call, req).catch((e) => {
-      call.cancel();
-      fail(new TransportError(grpc.status.CANCELLED, `error sending the request body: ${errMessage(e)}`));
-    });
+    channel.call(PATH, traceMetadata(req.headers), { onMessage, onStatus }, signal).then(
+      (s) => {
+        stream = s;
+        if (signal?.aborted) return s.close();
+        void sendRequest(s, req).catch((e) => {
+          s.close();
+          fail(new TransportError(status.CANCELLED, `error sending the request body: ${errMessage(e)}`));
+        });
+      },
+      (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        fail(e);
+      },
+    );
   });
 }
 
 /**
- * The leading message, then the body in sequenced payloads, pausing the body on backpressure. When
- * the callee closes the call first (it answered without reading everything), the body is left
- * paused, not destroyed: it belongs to the caller's connection.
+ * The leading message, then the body in sequenced payloads, pausing the body on backpressure. A
+ * small body of known length goes out whole in the leading message, in one write that also ends
+ * the stream (daprd sends the first chunk with the request too). When the callee closes the call
+ * first (it answered without reading everything), the body is left paused, not destroyed: it
+ * belongs to the caller's connection.
  */
-function sendRequest(call: Call, req: InvokeRequest): Promise<void> {
+function sendRequest(stream: ClientHttp2Stream, req: InvokeRequest): Promise<void> {
+  const body = req.body;
+  if (req.length !== undefined && req.length <= CHUNK_BYTES) {
+    return body.toArray().then((chunks) => {
+      const data = Buffer.concat(chunks.map((c: Buffer | string) => (Buffer.isBuffer(c) ? c : Buffer.from(c))));
+      stream.end(encode(data.length > 0 ? { request: toWireRequest(req), payload: { data, seq: '0' } } : { request: toWireRequest(req) }));
+    });
+  }
   return new Promise<void>((resolve, reject) => {
-    const body = req.body;
     let seq = 0;
     let done = false;
     const finish = (err?: unknown) => {
       if (done) return;
       done = true;
       body.off('data', onData).off('end', onEnd).off('error', finish);
-      call.off('drain', onDrain).off('status', stop).off('error', stop);
+      stream.off('drain', onDrain).off('close', stop);
       if (err) reject(err);
       else resolve();
     };
     const onData = (chunk: Buffer | string) => {
       let ok = true;
-      for (const piece of pieces(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))) ok = call.write({ payload: { data: piece, seq: String(seq++) } }) && ok;
+      for (const piece of pieces(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))) ok = stream.write(encode({ payload: { data: piece, seq: String(seq++) } })) && ok;
       if (!ok) body.pause();
     };
     const onDrain = () => body.resume();
     const onEnd = () => {
-      call.end();
+      stream.end();
       finish();
     };
     const stop = () => {
       body.pause();
       finish();
     };
-    call.on('drain', onDrain).once('status', stop).once('error', stop);
-    call.write({ request: toWireRequest(req) });
+    stream.on('drain', onDrain).once('close', stop);
+    stream.write(encode({ request: toWireRequest(req) }));
     body.on('data', onData).once('end', onEnd).once('error', finish);
-    if (body.readableEnded) onEnd();
   });
-}
-
-function asTransportError(e: unknown): TransportError {
-  const se = e as Partial<grpc.ServiceError>;
-  if (typeof se.code === 'number') return new TransportError(se.code, se.details ?? errMessage(e));
-  return new TransportError(grpc.status.UNKNOWN, errMessage(e));
 }

@@ -11,9 +11,10 @@ import { errMessage } from '../../errors/runtime-error';
 import { filteredServer } from '../../api/grpc/filter-interceptor';
 import type { FilterChain } from '../../mesh/chain';
 import { serviceInvocationDefinition } from './protos';
-import { fromWireRequest, handedOn, pieces, toWireResponse, type WirePayload, type WireRequest, type WireResponse } from './wire';
-
-type Duplex = grpc.ServerDuplexStream<{ request: WireRequest | null; payload: WirePayload | null }, { response?: WireResponse; payload?: WirePayload }>;
+import { fromWireRequest, toWireResponse, type WireRequest, type WireResponse } from './wire';
+import { CALL_LOCAL_STREAM, CallError, serveCallLocalStream } from './h2-server-call';
+import { divertUnknownMethods } from '../../api/grpc-proxy/grpc-js-hook';
+import { status } from '@grpc/grpc-js';
 
 export interface InternalServerOptions {
   appId: string;
@@ -69,14 +70,21 @@ export class InternalServer {
       const err = fail(grpc.status.UNIMPLEMENTED, 'actors are not supported by this sidecar');
       if (cb) cb(err);
     };
-    this.server.addService(serviceInvocationDefinition, {
+    // grpc-js answers UNIMPLEMENTED for a method of a definition with no handler: leave CallLocalStream out.
+    const { CallLocalStream: _served, ...methods } = serviceInvocationDefinition;
+    this.server.addService(methods, {
       CallLocal: (call: grpc.ServerUnaryCall<WireRequest, WireResponse>, cb: grpc.sendUnaryData<WireResponse>) => void this.callLocal(call, cb),
-      CallLocalStream: (call: Duplex) => void this.callLocalStream(call),
       CallActor: unimplemented,
       CallActorReminder: unimplemented,
       CallActorStream: (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', fail(grpc.status.UNIMPLEMENTED, 'actors are not supported by this sidecar')),
     });
     opts.prepare?.(this.server);
+    // Installed after `prepare` so it sees the streams first (gRPC proxying diverts the rest).
+    divertUnknownMethods(this.server, (stream, headers) => {
+      if (headers[':path'] !== CALL_LOCAL_STREAM) return false;
+      serveCallLocalStream(stream, headers, { maxMessageBytes: opts.maxMessageBytes, chain: opts.chain, handle: (first, body, signal) => this.serveStream(first, body, signal) });
+      return true;
+    });
   }
 
   /** Binds the port; with no port given, daprd's stable one, or any free one when that is taken. */
@@ -128,24 +136,16 @@ export class InternalServer {
     }
   }
 
-  private async callLocalStream(call: Duplex): Promise<void> {
-    const ac = new AbortController();
-    let finished = false;
-    call.on('cancelled', () => finished || ac.abort());
-    call.on('error', () => ac.abort());
-    let requestBody: Readable | undefined;
+  private serveStream(first: WireRequest, body: Readable, signal: AbortSignal): Promise<InvokeResponse> {
+    let local: Invoker;
     try {
-      const local = this.invoker();
-      const { first, body } = await readRequest(call);
-      requestBody = body;
-      const res = await this.appCall(local, fromWireRequest(first, this.opts.appId, body), ac.signal);
-      await writeResponse(call, res, ac.signal);
-      finished = true;
+      local = this.invoker();
     } catch (e) {
-      if (!ac.signal.aborted) call.emit('error', toStatus(e));
-    } finally {
-      requestBody?.destroy();
+      return Promise.reject(new CallError(status.INTERNAL, errMessage(e)));
     }
+    return this.appCall(local, fromWireRequest(first, this.opts.appId, body), signal).catch((e) => {
+      throw new CallError((e as { grpcCode?: number }).grpcCode ?? status.INTERNAL, errMessage(e));
+    });
   }
 
   private appCall(local: Invoker, req: ReturnType<typeof fromWireRequest>, signal: AbortSignal): Promise<InvokeResponse> {
@@ -158,68 +158,4 @@ export class InternalServer {
 function toStatus(e: unknown): Partial<grpc.StatusObject> {
   const code = (e as { grpcCode?: number }).grpcCode ?? grpc.status.INTERNAL;
   return fail(code, errMessage(e));
-}
-
-/**
- * Waits for the leading message and returns it with the rest of the stream as the body: payload
- * chunks in sequence (a gap or a second `request` fails the body), paused while the app reads slowly.
- */
-function readRequest(call: Duplex): Promise<{ first: WireRequest; body: Readable }> {
-  return new Promise((resolve, reject) => {
-    let first: WireRequest | undefined;
-    let seq = 0n;
-    const body = handedOn(new Readable({ read: () => call.resume() }));
-    const push = (p: WirePayload | null) => {
-      if (!p || p.data.length === 0) return;
-      if (BigInt(p.seq) !== seq) return body.destroy(new Error(`invalid sequence number received: ${p.seq} (expected: ${seq})`));
-      seq++;
-      if (!body.push(p.data)) call.pause();
-    };
-    call.on('data', (msg: { request: WireRequest | null; payload: WirePayload | null }) => {
-      if (body.destroyed) return;
-      if (!first) {
-        if (!msg.request?.message) {
-          reject(Object.assign(new Error('parsing InternalInvokeRequest error: request does not contain the required fields in the leading chunk'), { grpcCode: grpc.status.INVALID_ARGUMENT }));
-          return;
-        }
-        first = msg.request;
-        push(msg.payload);
-        resolve({ first, body });
-        return;
-      }
-      if (msg.request) return body.destroy(new Error('request metadata found in non-leading chunk'));
-      push(msg.payload);
-    });
-    call.on('end', () => {
-      if (!first) reject(Object.assign(new Error('parsing InternalInvokeRequest error: empty stream'), { grpcCode: grpc.status.INVALID_ARGUMENT }));
-      else if (!body.destroyed) body.push(null);
-    });
-    call.on('error', (e) => (first ? body.destroy(e) : reject(e)));
-  });
-}
-
-/** The leading `response` message, then the body in sequenced payloads, honouring backpressure. */
-async function writeResponse(call: Duplex, res: InvokeResponse, signal: AbortSignal): Promise<void> {
-  const write = (msg: { response?: WireResponse; payload?: WirePayload }) =>
-    new Promise<void>((resolve) => {
-      if (call.write(msg)) return resolve();
-      const done = () => {
-        call.off('drain', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      call.once('drain', done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  await write({ response: toWireResponse(res) });
-  let seq = 0;
-  try {
-    for await (const chunk of res.body) {
-      if (signal.aborted) return;
-      for (const piece of pieces(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))) await write({ payload: { data: piece, seq: String(seq++) } });
-    }
-  } catch (e) {
-    throw Object.assign(new Error(`error reading the app's response body: ${errMessage(e)}`), { grpcCode: grpc.status.INTERNAL });
-  }
-  call.end();
 }

@@ -22,9 +22,12 @@ function ttlOf(md: Record<string, string>): number | undefined {
 
 export class RedisOutputBinding implements OutputBinding {
   private client?: Redis;
+  private address = '';
 
   async init(md: ComponentMetadata): Promise<void> {
-    this.client = await connectRedis(parseRedisMetadata(md.properties), 'redis binding');
+    const cfg = parseRedisMetadata(md.properties);
+    this.address = `${cfg.host}:${cfg.port}`;
+    this.client = await connectRedis(cfg, 'redis binding');
   }
 
   features(): readonly string[] {
@@ -38,7 +41,16 @@ export class RedisOutputBinding implements OutputBinding {
   async invoke(req: BindingInvokeRequest): Promise<BindingInvokeResponse | undefined> {
     const key = req.metadata.key;
     if (!key) throw new Error('redis binding: missing key in request metadata');
-    const redis = this.redis();
+    try {
+      return await this.run(this.redis(), key, req);
+    } catch (e) {
+      // While the connection is down ioredis only says its retries ran out: name the server instead.
+      if (this.client && this.client.status !== 'ready') throw new Error(`redis binding: error connecting to redis at ${this.address}: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  private async run(redis: Redis, key: string, req: BindingInvokeRequest): Promise<BindingInvokeResponse | undefined> {
     switch (req.operation) {
       case BindingOperation.DELETE:
         await redis.del(key);

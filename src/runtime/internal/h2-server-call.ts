@@ -1,0 +1,199 @@
+// The callee end of CallLocalStream on the raw HTTP/2 stream, taken from grpc-js before its server
+// stack runs (grpc-js-hook.ts): the same wire protocol for any gRPC caller, at a fraction of the
+// CPU. Requests arrive as a leading InternalInvokeRequest and sequenced payloads; the answer goes
+// back as a leading InternalInvokeResponse, payloads, then the status in the trailers.
+import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { Readable } from 'node:stream';
+import { status } from '@grpc/grpc-js';
+import type { InvokeResponse } from '../../core/invoke/types';
+import { errMessage } from '../../errors/runtime-error';
+import type { FilterChain } from '../../mesh/chain';
+import type { Exchange } from '../../mesh/filter';
+import { frame, messageReader } from './grpc-frames';
+import { serviceInvocationDefinition, SERVICE_INVOCATION } from './protos';
+import { handedOn, pieces, toWireResponse, type WirePayload, type WireRequest, type WireResponse } from './wire';
+
+export const CALL_LOCAL_STREAM = `/${SERVICE_INVOCATION}/CallLocalStream`;
+
+type Incoming = { request: WireRequest | null; payload: WirePayload | null };
+const method = serviceInvocationDefinition.CallLocalStream!;
+const decode = (b: Buffer): Incoming => method.requestDeserialize(b) as Incoming;
+const encode = (m: { response?: WireResponse; payload?: WirePayload }): Buffer => frame(method.responseSerialize(m));
+
+/** A failure answered as a gRPC status. */
+export class CallError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ServeOptions {
+  maxMessageBytes: number;
+  chain?: FilterChain;
+  /** Runs the call: the leading request and the body stream; rejects with a CallError or any error (INTERNAL). */
+  handle(first: WireRequest, body: Readable, signal: AbortSignal): Promise<InvokeResponse>;
+}
+
+/** Serves one CallLocalStream on `stream`. */
+export function serveCallLocalStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o: ServeOptions): void {
+  const ac = new AbortController();
+  let answered = false; // response headers sent
+  let finished = false; // status sent
+  let bytesIn = 0;
+  let bytesOut = 0;
+  const ex: Exchange | undefined = o.chain && !o.chain.isEmpty('internal') ? exchangeOf(stream, headers) : undefined;
+
+  const finish = (code: number, details: string) => {
+    if (finished) return;
+    finished = true;
+    if (ex) {
+      Object.assign(ex, { status: code, message: details, requestBytes: bytesIn, responseBytes: bytesOut });
+      o.chain!.response(ex);
+    }
+    if (stream.destroyed || stream.closed) return;
+    const trailers = { 'grpc-status': String(code), ...(details ? { 'grpc-message': encodeURI(details) } : {}) };
+    if (!answered) stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+    else {
+      stream.once('wantTrailers', () => {
+        stream.sendTrailers(trailers);
+        // A caller still sending (answered before its body ended) is told to stop, as gRPC servers
+        // do; one whose end of stream is only waiting to be read is let finish first.
+        stream.resume();
+        setImmediate(() => {
+          if (!stream.readableEnded && !stream.destroyed) stream.close(h2.NGHTTP2_NO_ERROR);
+        });
+      });
+      stream.end();
+    }
+  };
+  stream.once('close', () => {
+    if (!finished) {
+      ac.abort();
+      finish(status.CANCELLED, 'Cancelled');
+    }
+  });
+  stream.on('error', () => undefined); // 'close' follows
+
+  const run = () => {
+    readRequest(stream, o.maxMessageBytes, (n) => (bytesIn += n))
+      .then(async ({ first, body }) => {
+        try {
+          const res = await o.handle(first, body, ac.signal);
+          if (ac.signal.aborted) return res.body.destroy();
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          answered = true;
+          await writeResponse(stream, res, ac.signal, (n) => (bytesOut += n));
+          finish(status.OK, '');
+        } finally {
+          body.destroy();
+        }
+      })
+      .catch((e: unknown) => {
+        if (!ac.signal.aborted) finish(e instanceof CallError ? e.code : status.INTERNAL, errMessage(e));
+      });
+  };
+  if (!ex) return run();
+  o.chain!.request(ex).then(
+    (verdict) => (verdict ? finish(verdict.grpc.code, verdict.grpc.details) : ex.run ? ex.run(run) : run()),
+    (e: unknown) => finish(status.INTERNAL, `filter failed: ${errMessage(e)}`),
+  );
+}
+
+function exchangeOf(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Exchange {
+  return {
+    api: 'internal',
+    protocol: 'grpc',
+    verb: 'POST',
+    route: CALL_LOCAL_STREAM,
+    path: CALL_LOCAL_STREAM,
+    headers,
+    remoteAddress: stream.session?.socket?.remoteAddress ?? '',
+    streaming: true,
+    startNs: process.hrtime.bigint(),
+    attrs: new Map(),
+  };
+}
+
+/**
+ * Waits for the leading message and returns it with the rest of the stream as the body: payload
+ * chunks in sequence (a gap or a second `request` fails the body), paused while the app reads slowly.
+ */
+function readRequest(stream: ServerHttp2Stream, max: number, count: (n: number) => void): Promise<{ first: WireRequest; body: Readable }> {
+  return new Promise((resolve, reject) => {
+    let first: WireRequest | undefined;
+    let seq = 0n;
+    const body = handedOn(new Readable({ read: () => stream.resume() }));
+    const failBody = (e: Error) => (first ? body.destroy(e) : reject(e));
+    const push = (p: WirePayload | null) => {
+      if (!p || p.data.length === 0) return;
+      if (BigInt(p.seq) !== seq) return body.destroy(new Error(`invalid sequence number received: ${p.seq} (expected: ${seq})`));
+      seq++;
+      if (!body.push(p.data)) stream.pause();
+    };
+    stream.on(
+      'data',
+      messageReader(max, {
+        onMessage: (raw) => {
+          if (body.destroyed) return;
+          count(raw.length);
+          let msg: Incoming;
+          try {
+            msg = decode(raw);
+          } catch (e) {
+            return failBody(new CallError(status.INTERNAL, `error unmarshalling the request: ${errMessage(e)}`));
+          }
+          if (!first) {
+            if (!msg.request?.message) return reject(new CallError(status.INVALID_ARGUMENT, 'parsing InternalInvokeRequest error: request does not contain the required fields in the leading chunk'));
+            first = msg.request;
+            push(msg.payload);
+            return resolve({ first, body });
+          }
+          if (msg.request) return body.destroy(new Error('request metadata found in non-leading chunk'));
+          push(msg.payload);
+        },
+        onInvalid: (why, len) => {
+          const e = why === 'too-large' ? new CallError(status.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${len} vs. ${max})`) : new CallError(status.UNIMPLEMENTED, 'compressed messages are not supported');
+          stream.pause();
+          failBody(e);
+        },
+      }),
+    );
+    stream.once('end', () => {
+      if (!first) reject(new CallError(status.INVALID_ARGUMENT, 'parsing InternalInvokeRequest error: empty stream'));
+      else if (!body.destroyed) body.push(null);
+    });
+  });
+}
+
+/** The leading `response` message, then the body in sequenced payloads, honouring backpressure. */
+async function writeResponse(stream: ServerHttp2Stream, res: InvokeResponse, signal: AbortSignal, count: (n: number) => void): Promise<void> {
+  const write = (buf: Buffer) =>
+    new Promise<void>((resolve) => {
+      count(buf.length - 5);
+      if (stream.write(buf)) return resolve();
+      const done = () => {
+        stream.off('drain', done).off('close', done);
+        resolve();
+      };
+      stream.once('drain', done).once('close', done);
+    });
+  let leading = toWireResponse(res);
+  let seq = 0;
+  try {
+    for await (const chunk of res.body) {
+      if (signal.aborted) return;
+      for (const piece of pieces(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))) {
+        // The first piece rides with the leading message (as daprd sends it): one write for a small answer.
+        const msg = leading ? { response: leading, payload: { data: piece, seq: String(seq++) } } : { payload: { data: piece, seq: String(seq++) } };
+        leading = undefined as unknown as WireResponse;
+        await write(encode(msg));
+      }
+    }
+  } catch (e) {
+    throw new CallError(status.INTERNAL, `error reading the app's response body: ${errMessage(e)}`);
+  }
+  if (leading) await write(encode({ response: leading }));
+}
