@@ -1,10 +1,12 @@
 // The Configuration resource (`--config <file>`, kind: Configuration). Only what the runtime acts
-// on so far is read: spec.secrets.scopes and spec.nameResolution. Other spec keys are accepted and
-// ignored; a malformed file stops startup with file:line, like a bad component manifest.
+// on so far is read: spec.secrets.scopes, spec.nameResolution and spec.tracing. Other spec keys are
+// accepted and ignored; a malformed file stops startup with file:line, like a bad component manifest.
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { ManifestError } from '../runtime/loader';
+import { type TracingConfig, tracingSchema } from './tracing';
+import { type LoggingConfig, loggingSchema, type MetricsConfig, metricsSchema } from './observability';
 
 const secretScopeSchema = z.object({
   storeName: z.string().min(1, 'must not be empty'),
@@ -51,6 +53,10 @@ const configurationSchema = z.object({
       nameResolution: nameResolutionSchema.nullish(),
       httpPipeline: pipelineSchema.nullish(),
       grpcPipeline: pipelineSchema.nullish(),
+      tracing: tracingSchema.nullish(),
+      metrics: metricsSchema.nullish(),
+      metric: metricsSchema.nullish(),
+      logging: loggingSchema.nullish(),
     })
     .loose()
     .nullish()
@@ -64,6 +70,11 @@ export interface RuntimeConfiguration {
   /** Middleware on the Dapr HTTP API (daprd's httpPipeline) and, our addition, on the gRPC APIs; the last file that sets one. */
   httpPipeline?: PipelineHandler[];
   grpcPipeline?: PipelineHandler[];
+  /** spec.tracing of the last file that has one; unset = no tracing. */
+  tracing?: TracingConfig;
+  /** spec.metrics (or legacy spec.metric) and spec.logging of the last file that has them. */
+  metrics?: MetricsConfig;
+  logging?: LoggingConfig;
 }
 
 /** Reads every --config file (each may hold several YAML documents) into one configuration. */
@@ -71,6 +82,8 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
   const scopes: SecretScopeConfig[] = [];
   let nameResolution: NameResolutionConfig | undefined;
   const pipelines: Pick<RuntimeConfiguration, 'httpPipeline' | 'grpcPipeline'> = {};
+  let tracing: TracingConfig | undefined;
+  let observability: Pick<RuntimeConfiguration, 'metrics' | 'logging'> = {};
   for (const file of files) {
     let text: string;
     try {
@@ -108,7 +121,11 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
         const handlers = parsed.data.spec[key]?.handlers;
         if (handlers?.length) pipelines[key] = handlers.map((h, i) => ({ name: h.name, type: h.type, version: h.version, file, line: lineOf(['spec', key, 'handlers', i]) }));
       }
+      if (parsed.data.spec.tracing) tracing = parsed.data.spec.tracing;
+      const metrics = parsed.data.spec.metrics ?? parsed.data.spec.metric;
+      if (metrics) observability = { ...observability, metrics };
+      if (parsed.data.spec.logging) observability = { ...observability, logging: parsed.data.spec.logging };
     }
   }
-  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines };
+  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines, ...(tracing ? { tracing } : {}), ...observability };
 }

@@ -28,8 +28,8 @@ export interface Core {
   configuration: ConfigurationCore;
   pubsub: PubSubCore;
   invoke: InvokeCore;
-  file: FileCore;
   lifecycle: LifecycleCore;
+  file: FileCore;
   bindings: BindingsCore;
   inputBindings: InputBindingsCore;
 }
@@ -63,8 +63,8 @@ export function createCore(ctx: CoreContext, app: AppConnection, opts: CoreOptio
     configuration: new ConfigurationCore(ctx, app),
     pubsub,
     invoke: new InvokeCore(ctx, { resiliency, remote: opts.remoteInvokers }),
-    file: new FileCore(ctx),
     lifecycle: new LifecycleCore(ctx),
+    file: new FileCore(ctx),
     bindings,
     inputBindings: new InputBindingsCore(ctx, { state, bindings }, opts.inputBindingsLog ?? opts.log ?? pino({ level: 'silent' }), resiliency),
   };

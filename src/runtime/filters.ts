@@ -6,8 +6,12 @@ import type { Flags } from '../cli/flags';
 import type { RuntimeConfiguration } from '../config/configuration';
 import { FilterChain } from '../mesh/chain';
 import type { Filter } from '../mesh/filter';
+import type { SidecarMetrics } from '../observability/metrics';
+import { apiLogFilter } from '../mesh/filters/api-log';
 import { scoped } from '../observability/logger';
 import { type PipelineContext, pipelineFilters } from './pipeline';
+import { tracingFilter } from '../mesh/filters/tracing';
+import { tracing } from '../core/trace';
 
 export interface FilterChainContext {
   flags: Flags;
@@ -15,6 +19,7 @@ export interface FilterChainContext {
   appId: string;
   namespace: string;
   log: Logger;
+  metrics?: SidecarMetrics;
   /** Middleware components, Layotto's stream_filters and how to resolve metadata: the limits' input. */
   middleware?: Pick<PipelineContext, 'components' | 'streamFilters' | 'properties'>;
 }
@@ -22,8 +27,17 @@ export interface FilterChainContext {
 export async function buildFilterChain(ctx: FilterChainContext): Promise<FilterChain> {
   const filters: (Filter | undefined)[] = [
     // metrics, tracing, api logging, limits: one line each, in this order
+    ctx.metrics?.filter,
+    tracing() ? tracingFilter() : undefined, // the provider was built from config.tracing at startup
+    apiLogging(ctx),
     ...(ctx.middleware ? await pipelineFilters({ ...ctx, ...ctx.middleware, log: scoped(ctx.log, 'dapr.runtime.middleware') }) : []), // rate limits
   ];
-  void ctx;
   return new FilterChain(filters.filter((f): f is Filter => f !== undefined));
+}
+
+/** --enable-api-logging when given, else Configuration logging.apiLogging.enabled (daprd's order). */
+function apiLogging(ctx: FilterChainContext): Filter | undefined {
+  const cfg = ctx.config.logging?.apiLogging;
+  if (!(ctx.flags.enableApiLogging ?? cfg?.enabled ?? false)) return undefined;
+  return apiLogFilter(ctx.log, { obfuscateURLs: cfg?.obfuscateURLs ?? false, omitHealthChecks: cfg?.omitHealthChecks ?? false });
 }

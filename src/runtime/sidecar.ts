@@ -28,6 +28,10 @@ import { filteredServer } from '../api/grpc/filter-interceptor';
 import type { FilterChain } from '../mesh/chain';
 import type { Api } from '../mesh/filter';
 import { buildFilterChain } from './filters';
+import { createMetrics } from '../observability/metrics';
+import { buildTracing } from '../observability/tracing/provider';
+import { traceComponent } from '../observability/tracing/components';
+import { setTracer } from '../core/trace';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -41,8 +45,11 @@ export interface Sidecar {
 /** `layotto`: Layotto's config.json, already folded into flags (withLayottoConfig); its components join --resources-path's. */
 export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoConfig): Promise<Sidecar> {
   const namespace = process.env.NAMESPACE ?? '';
-  const components = new ComponentStore();
   const config = loadConfiguration(flags.config);
+  const tracing = buildTracing(config.tracing, flags.appId, scoped(log, 'dapr.runtime.trace'));
+  setTracer(tracing?.tracer);
+  const metrics = createMetrics({ enabled: flags.enableMetrics, appId: flags.appId, namespace, config: config.metrics });
+  const components = new ComponentStore((c) => metrics.components.instrument(c.kind, c.name, tracing ? traceComponent(c) : c.instance));
   const loaded = loadResources(flags.resourcesPaths, log);
   loaded.components.push(...(layotto?.components ?? []));
   const resiliency = buildResiliency(loaded.resiliencies, flags.appId, scoped(log, 'dapr.runtime.resiliency'));
@@ -65,7 +72,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   });
   if (actuator) log.info(`Actuator is running on port ${actuator.port}`);
 
-  const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') });
+  const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor'), metrics: metrics.components });
   core.lifecycle.setReapply(componentReapplier(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') }));
   core.pubsub.subscriber.setDeclarative(declarativeSubscriptions(loaded.subscriptions, flags.appId));
   for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
@@ -75,7 +82,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     core.invoke.external.setEndpoints(await resolveHttpEndpoints(loaded.httpEndpoints, components, flags.appId, scoped(log, 'dapr.runtime.invoke')));
     // After the components: middleware metadata may take secrets from the secret stores.
     const middleware = { components: loaded.components, streamFilters: layotto?.streamFilters, properties: (item: LoadedComponent) => processor.properties(item) };
-    chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware });
+    chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware, metrics });
   } catch (e) {
     await processor.closeAll();
     await actuator?.close();
@@ -85,6 +92,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const hosts = flags.listenAddresses.length > 0 ? flags.listenAddresses : ['0.0.0.0'];
   let internal: SidecarToSidecar | undefined;
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
+  let metricsServer: HttpServer | undefined;
   const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain }), extraHttp: [], grpc: [] };
   try {
@@ -110,14 +118,18 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       maxBodySize: flags.maxBodySize,
       nameResolution: config.nameResolution,
       ports: { http: flags.daprHttpPort, grpc: flags.daprGrpcPort, app: flags.appPort },
-      local: () => (flags.appPort ? { invoke: (req, signal) => core.invoke.callLocal(req, signal) } : undefined),
+      local: () => (flags.appPort ? metrics.received({ invoke: (req, signal) => core.invoke.callLocal(req, signal) }) : undefined),
       prepareServer: (s) => grpcProxy.attach(s, 'sidecar'),
       chain,
       log: scoped(log, 'dapr.runtime.internal'),
     });
-    core.invoke.setRemote(internal.remote);
+    const remote = internal.remote;
+    core.invoke.setRemote(remote && (async (appId, ns) => metrics.sent(await remote(appId, ns), appId)));
     grpcProxy.setLocate(internal.resolve);
+    metricsServer = await metrics.listen(flags.metricsListenAddress, flags.metricsPort);
+    if (metricsServer) log.info(`metrics server started on ${flags.metricsListenAddress || '0.0.0.0'}:${flags.metricsPort}/`);
   } catch (e) {
+    metricsServer?.close();
     await closeAll(servers, 0);
     grpcProxy.close();
     await processor.closeAll();
@@ -132,7 +144,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     DAPR_PORT: String(internal.port),
     APP_ID: flags.appId,
     ...(flags.appPort ? { APP_PORT: String(flags.appPort) } : {}),
-    ...(flags.enableMetrics ? { DAPR_METRICS_PORT: String(flags.metricsPort) } : {}),
+    ...(metrics.registry ? { DAPR_METRICS_PORT: String(flags.metricsPort) } : {}),
   });
 
   core.metadata.setOutboundReady(true);
@@ -175,6 +187,8 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       await core.invoke.close();
       await processor.closeAll();
       await Promise.all(chain.filters.map((f) => f.close?.()));
+      await tracing?.shutdown();
+      await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
       await actuator?.close();
       log.info('shutdown complete');
       resolveStopped();
