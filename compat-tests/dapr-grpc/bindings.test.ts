@@ -8,11 +8,16 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import { daprClientConstructor } from '../../src/api/dapr-grpc/protos';
-import { bindingSetup, type BindingSetup, HttpTarget } from '../helpers/output-bindings';
+import { bindingSetup, type BindingSetup, httpTarget } from '../helpers/output-bindings';
 import { type Sidecar, startSidecar } from '../helpers/sidecar';
 
 const INTERNAL = 13;
 const text = (d: Uint8Array | undefined) => Buffer.from(d ?? []).toString();
+
+interface SentOverGrpc {
+  data: Uint8Array;
+  metadata: Record<string, string>;
+}
 
 async function rejection(p: Promise<unknown>): Promise<{ code?: number; rawMessage?: string }> {
   const e = await p.then(() => undefined, (x: { code?: number; rawMessage?: string }) => x);
@@ -27,11 +32,12 @@ interface RawAnswer {
 }
 
 describe('Dapr gRPC output bindings via @dapr/dapr SDK', () => {
-  const target = new HttpTarget();
+  const target = httpTarget();
   let setup: BindingSetup;
   let sc: Sidecar;
   let client: DaprClient;
   let raw: grpc.Client;
+  const send = (name: string, operation: string, data?: unknown, metadata: Record<string, string> = {}) => client.binding.send(name, operation, data, metadata) as Promise<SentOverGrpc>;
 
   /** InvokeBinding through grpc-js, keeping the response headers. */
   const rawInvoke = (req: { name: string; operation: string; data?: Buffer; metadata?: Record<string, string> }, md = new grpc.Metadata()) =>
@@ -60,9 +66,9 @@ describe('Dapr gRPC output bindings via @dapr/dapr SDK', () => {
 
   describe('bindings.http', () => {
     it('sends the bytes as given; answers the body and the metadata', async () => {
-      const res = await client.binding.send('web', 'post', { a: 1 }, { path: 'items' });
-      expect(target.last()).toMatchObject({ method: 'POST', url: '/base/items', body: '{"a":1}' });
-      expect(JSON.parse(text(res.data as Uint8Array))).toEqual({ method: 'POST', url: '/base/items', body: '{"a":1}' });
+      const res = await send('web', 'post', { a: 1 }, { path: 'items' });
+      expect(target.last()).toMatchObject({ method: 'POST', url: '/base/items', text: '{"a":1}' });
+      expect(JSON.parse(text(res.data))).toEqual({ method: 'POST', url: '/base/items', body: '{"a":1}' });
       expect(res.metadata).toMatchObject({ statusCode: '200', status: '200 OK', 'X-Target': 'yes' });
       expect(target.last().headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     });
@@ -81,23 +87,23 @@ describe('Dapr gRPC output bindings via @dapr/dapr SDK', () => {
     });
 
     it('a target that is down is Internal with Go’s dial error; the sidecar keeps serving', async () => {
-      const e = await rejection(client.binding.send('down', 'create', 'x'));
+      const e = await rejection(send('down', 'create', 'x'));
       expect(e.code).toBe(INTERNAL);
       expect(e.rawMessage).toMatch(/^error invoking output binding down: Post "http:\/\/127\.0\.0\.1:\d+": dial tcp 127\.0\.0\.1:\d+: connect: connection refused$/);
-      expect((await client.binding.send('web', 'get')).metadata).toMatchObject({ statusCode: '200' });
+      expect((await send('web', 'get')).metadata).toMatchObject({ statusCode: '200' });
     });
   });
 
   describe('bindings.localstorage', () => {
     it('create, get, list, delete; names leaving rootPath are refused', async () => {
-      const created = await client.binding.send('files', 'create', 'plain text', { fileName: 'g.txt' });
-      expect(text(created.data as Uint8Array)).toBe('{"fileName":"g.txt"}');
-      expect(text((await client.binding.send('files', 'get', undefined, { fileName: 'g.txt' })).data as Uint8Array)).toBe('plain text');
-      expect(JSON.parse(text((await client.binding.send('files', 'list')).data as Uint8Array))).toContain(join(setup.root, 'g.txt'));
-      const del = await client.binding.send('files', 'delete', undefined, { fileName: 'g.txt' });
-      expect(text(del.data as Uint8Array)).toBe('');
+      const created = await send('files', 'create', 'plain text', { fileName: 'g.txt' });
+      expect(text(created.data)).toBe('{"fileName":"g.txt"}');
+      expect(text((await send('files', 'get', undefined, { fileName: 'g.txt' })).data)).toBe('plain text');
+      expect(JSON.parse(text((await send('files', 'list')).data))).toContain(join(setup.root, 'g.txt'));
+      const del = await send('files', 'delete', undefined, { fileName: 'g.txt' });
+      expect(text(del.data)).toBe('');
       expect(existsSync(join(setup.root, 'g.txt'))).toBe(false);
-      const e = await rejection(client.binding.send('files', 'create', 'x', { fileName: '../../etc/evil' }));
+      const e = await rejection(send('files', 'create', 'x', { fileName: '../../etc/evil' }));
       expect(e.code).toBe(INTERNAL);
       expect(e.rawMessage).toBe('error invoking output binding files: error getting absolute path for file ../../etc/evil: path escapes rootPath');
     });
@@ -107,23 +113,23 @@ describe('Dapr gRPC output bindings via @dapr/dapr SDK', () => {
     it('redis create/get/delete', async () => {
       if (!setup.redis) return;
       const key = `compat-grpc-binding-${randomUUID()}`;
-      await client.binding.send('cache', 'create', 'v1', { key, ttlInSeconds: '60' });
-      expect(text((await client.binding.send('cache', 'get', undefined, { key, delete: 'true' })).data as Uint8Array)).toBe('v1');
-      expect(text((await client.binding.send('cache', 'get', undefined, { key })).data as Uint8Array)).toBe('');
+      await send('cache', 'create', 'v1', { key, ttlInSeconds: '60' });
+      expect(text((await send('cache', 'get', undefined, { key, delete: 'true' })).data)).toBe('v1');
+      expect(text((await send('cache', 'get', undefined, { key })).data)).toBe('');
     });
 
     it('postgres query with params', async () => {
       if (!setup.postgres) return;
-      const res = await client.binding.send('db', 'query', undefined, { sql: 'SELECT $1::int + 1, $2::text', params: '[41, "x"]' });
-      expect(text(res.data as Uint8Array)).toBe('[[42,"x"]]');
+      const res = await send('db', 'query', undefined, { sql: 'SELECT $1::int + 1, $2::text', params: '[41, "x"]' });
+      expect(text(res.data)).toBe('[[42,"x"]]');
       expect(res.metadata).toMatchObject({ operation: 'query', sql: 'SELECT $1::int + 1, $2::text' });
     });
   });
 
   it('unknown binding and unsupported operation are Internal with daprd’s texts', async () => {
-    const unknown = await rejection(client.binding.send('nope', 'create', 'x'));
+    const unknown = await rejection(send('nope', 'create', 'x'));
     expect(unknown).toMatchObject({ code: INTERNAL, rawMessage: "error invoking output binding nope: couldn't find output binding nope" });
-    const op = await rejection(client.binding.send('web', 'exec', 'x'));
+    const op = await rejection(send('web', 'exec', 'x'));
     expect(op.rawMessage).toBe('error invoking output binding web: binding web does not support operation exec. supported operations:create get head post put patch delete options trace');
   });
 });

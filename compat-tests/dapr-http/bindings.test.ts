@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import { Redis } from 'ioredis';
-import { bindingSetup, type BindingSetup, HttpTarget } from '../helpers/output-bindings';
+import { bindingSetup, type BindingSetup, httpTarget } from '../helpers/output-bindings';
 import { type Sidecar, startSidecar } from '../helpers/sidecar';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -22,7 +22,7 @@ async function sdkFailure(p: Promise<unknown>): Promise<{ status: number; body: 
 }
 
 describe('Dapr HTTP output bindings via @dapr/dapr SDK', () => {
-  const target = new HttpTarget();
+  const target = httpTarget();
   let setup: BindingSetup;
   let sc: Sidecar;
   let client: DaprClient;
@@ -46,13 +46,13 @@ describe('Dapr HTTP output bindings via @dapr/dapr SDK', () => {
   describe('bindings.http', () => {
     it('sends the operation as the method with data re-marshalled as JSON; the answer is the body', async () => {
       const res = await client.binding.send('web', 'post', { b: 2, a: '<1>' }, { path: 'items', 'X-Custom': 'yes' });
-      expect(target.last()).toMatchObject({ method: 'POST', url: '/base/items', body: '{"a":"\\u003c1\\u003e","b":2}' });
+      expect(target.last()).toMatchObject({ method: 'POST', url: '/base/items', text: '{"a":"\\u003c1\\u003e","b":2}' });
       expect(target.last().headers).toMatchObject({ 'x-custom': 'yes', 'content-type': 'application/json; charset=utf-8' });
       expect(target.last().headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
       expect(res).toEqual({ method: 'POST', url: '/base/items', body: '{"a":"\\u003c1\\u003e","b":2}' });
       // A JSON string reaches the binding with its quotes.
       await client.binding.send('web', 'put', 'text');
-      expect(target.last()).toMatchObject({ method: 'PUT', body: '"text"' });
+      expect(target.last()).toMatchObject({ method: 'PUT', text: '"text"' });
     });
 
     it("answers 200 with the body and the binding's metadata as metadata.* headers; the caller's traceparent travels", async () => {
@@ -81,7 +81,7 @@ describe('Dapr HTTP output bindings via @dapr/dapr SDK', () => {
       expect(f.body.errorCode).toBe('ERR_INVOKE_OUTPUT_BINDING');
       expect(f.body.message).toMatch(/^error invoking output binding down: Post "http:\/\/127\.0\.0\.1:\d+": dial tcp 127\.0\.0\.1:\d+: connect: connection refused$/);
       expect((await fetch(`${base}/v1.0/healthz`)).status).toBe(204);
-      expect(await client.binding.send('web', 'get')).toMatchObject({ method: 'GET' });
+      expect(await client.binding.send('web', 'get', undefined)).toMatchObject({ method: 'GET' });
     });
   });
 
@@ -89,7 +89,7 @@ describe('Dapr HTTP output bindings via @dapr/dapr SDK', () => {
     it('create (base64 data decoded), get, list, delete (204)', async () => {
       expect(await client.binding.send('files', 'create', Buffer.from('hello').toString('base64'), { fileName: 'dir/a.txt' })).toEqual({ fileName: 'dir/a.txt' });
       expect(await client.binding.send('files', 'get', undefined, { fileName: 'dir/a.txt' })).toBe('hello');
-      expect(await client.binding.send('files', 'list')).toEqual([join(setup.root, 'dir/a.txt')]);
+      expect(await client.binding.send('files', 'list', undefined)).toEqual([join(setup.root, 'dir/a.txt')]);
       const del = await post('files', { operation: 'delete', metadata: { fileName: 'dir/a.txt' } });
       expect(del.status).toBe(204);
       expect(existsSync(join(setup.root, 'dir/a.txt'))).toBe(false);

@@ -6,8 +6,8 @@
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { durationMs, parseMetadata } from '../../metadata';
-import { connectionConfig } from '../../state/postgresql/dsn';
-import { ComponentConfigError, type ComponentMetadata } from '../../types';
+import { createPgPool } from '../../common/postgres';
+import type { ComponentMetadata } from '../../types';
 import type { BindingInvokeRequest, BindingInvokeResponse, OutputBinding } from '../types';
 import { goDuration, rfc3339Nano } from './go-time';
 import { rowsJson, rowTypes } from './rows-json';
@@ -49,15 +49,7 @@ export class PostgresOutputBinding implements OutputBinding {
 
   async init(md: ComponentMetadata): Promise<void> {
     const cfg = parseMetadata(schema, md.properties);
-    let conn;
-    try {
-      conn = connectionConfig(cfg.connectionString);
-    } catch (e) {
-      throw new ComponentConfigError(`metadata field "connectionString": ${(e as Error).message}`, 'connectionString');
-    }
-    const { Pool } = await import('pg');
-    const pool = new Pool({ ...conn, max: cfg.maxConns, connectionTimeoutMillis: cfg.timeout });
-    pool.on('error', () => {}); // idle-client errors are reported by the next query instead
+    const pool = await createPgPool(cfg.connectionString, { max: cfg.maxConns, connectionTimeoutMillis: cfg.timeout });
     try {
       await pool.query('SELECT 1');
     } catch (e) {
