@@ -58,21 +58,28 @@ describe('FixedWindow', () => {
 });
 
 describe('SlidingWindow', () => {
-  it('admits the limit in a window and weighs the previous one as it slides out', () => {
+  it('admits the limit in any window; counts leave a bucket (a tenth of the window) at a time', () => {
     const w = new SlidingWindow(5, 1000, 0);
     expect(admitted(() => w.take(0), 10)).toBe(5);
-    // at 1.5 s half of the previous window still counts: 2.5 + count + 1 <= 5 → 2 more
-    expect(admitted(() => w.take(1500), 10)).toBe(2);
-    // two windows later nothing of the first counts
-    expect(admitted(() => w.take(3000), 10)).toBe(5);
+    expect(admitted(() => w.take(950), 10)).toBe(0); // still within the same window
+    expect(admitted(() => w.take(1000), 10)).toBe(5); // the first bucket slid out
+    expect(w.idle(1500)).toBe(false);
+    expect(w.idle(2000)).toBe(true);
+    expect(admitted(() => w.take(60_000), 10)).toBe(5);
   });
 
-  it('never exceeds the limit within any window under steady load', () => {
-    const w = new SlidingWindow(10, 1000, 0);
-    const times: number[] = [];
-    for (let t = 0; t < 5000; t += 7) if (w.take(t)) times.push(t);
-    for (const t0 of times) expect(times.filter((t) => t >= t0 && t < t0 + 1000).length).toBeLessThanOrEqual(10);
-    expect(times.length).toBeGreaterThanOrEqual(45);
+  it('never exceeds the limit in a window under steady load, unlike a fixed window at its boundary', () => {
+    const sliding = new SlidingWindow(10, 1000, 0);
+    const fixed = new FixedWindow(10, 1000, 0);
+    const times = { sliding: [] as number[], fixed: [] as number[] };
+    for (let t = 500; t < 5000; t += 7) {
+      if (sliding.take(t)) times.sliding.push(t);
+      if (fixed.take(t)) times.fixed.push(t);
+    }
+    const worst = (ts: number[]) => Math.max(...ts.map((t0) => ts.filter((t) => t >= t0 && t < t0 + 1000).length));
+    expect(worst(times.sliding)).toBeLessThanOrEqual(10);
+    expect(worst(times.fixed)).toBeGreaterThan(10);
+    expect(times.sliding.length).toBeGreaterThanOrEqual(40);
   });
 });
 

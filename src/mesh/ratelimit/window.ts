@@ -1,7 +1,6 @@
 // Counting windows: at most `limit` requests per `windowMs`. The fixed window resets at each
-// boundary (what Redis counters with a TTL do); the sliding one weighs the previous window by how
-// much of it still overlaps (the usual sliding-window-counter estimate, close to Sentinel's
-// bucketed statistics without keeping a bucket array per key).
+// boundary (what Redis counters with a TTL do); the sliding one counts in buckets (a tenth of the
+// window each) and drops the oldest as time moves, as Sentinel's leap array does.
 import type { Admission } from './limiter';
 
 abstract class Window implements Admission {
@@ -38,19 +37,40 @@ export class FixedWindow extends Window {
 }
 
 export class SlidingWindow extends Window {
-  private previous = 0;
+  private readonly counts: number[];
+  private readonly bucketMs: number;
+  /** Absolute number of the bucket `now` fell in last; its slot is bucket % counts.length. */
+  private bucket = 0;
+  private sum = 0;
+
+  constructor(limit: number, windowMs: number, now: number, buckets = 10) {
+    super(limit, windowMs, now);
+    this.counts = new Array<number>(buckets).fill(0);
+    this.bucketMs = windowMs / buckets;
+  }
 
   take(now: number): boolean {
-    const elapsed = now - this.start;
-    if (elapsed >= this.windowMs) {
-      const windows = Math.floor(elapsed / this.windowMs);
-      this.previous = windows === 1 ? this.count : 0;
-      this.count = 0;
-      this.start += windows * this.windowMs;
-    }
-    const overlap = 1 - (now - this.start) / this.windowMs;
-    if (this.previous * overlap + this.count + 1 > this.limit) return false;
-    this.count++;
+    this.advance(now);
+    if (this.sum + 1 > this.limit) return false;
+    this.counts[this.bucket % this.counts.length]!++;
+    this.sum++;
     return true;
+  }
+
+  override idle(now: number): boolean {
+    this.advance(now);
+    return this.sum === 0;
+  }
+
+  /** Empties the buckets that slid out of the window since the last call. */
+  private advance(now: number): void {
+    const target = Math.floor((now - this.start) / this.bucketMs);
+    if (target <= this.bucket) return;
+    const n = this.counts.length;
+    for (let b = Math.max(this.bucket + 1, target - n + 1); b <= target; b++) {
+      this.sum -= this.counts[b % n]!;
+      this.counts[b % n] = 0;
+    }
+    this.bucket = target;
   }
 }
