@@ -49,7 +49,7 @@ describe('component processor', () => {
 
   it('refuses an unknown building block but skips ones that later issues add', async () => {
     await expect(run(comp('s', 'frobnicator.x'))).rejects.toThrow(/unknown building block/);
-    expect((await run(comp('p', 'bindings.cron'))).store.list()).toHaveLength(0);
+    expect((await run(comp('p', 'crypto.dapr.localstorage'))).store.list()).toHaveLength(0);
   });
 
   it('ignoreErrors lets startup continue past a failing component', async () => {
