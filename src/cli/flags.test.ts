@@ -1,5 +1,5 @@
 import { buildCommand, parseFlags } from './flags';
-import { parseQuantity } from './quantity';
+import { parseQuantity } from '../components/quantity';
 
 const parse = (args: string[]) => {
   const cmd = buildCommand().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });

@@ -2,7 +2,7 @@
 // flags daprd has but this sidecar does not act on yet are accepted and reported, so existing
 // `daprd ...` command lines keep working.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseQuantity } from './quantity';
+import { parseQuantity } from '../components/quantity';
 
 export type AppProtocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'h2c';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { parseQuantity } from '../../../cli/quantity';
+import { parseQuantity } from '../../quantity';
 import { durationMs, parseMetadata } from '../../metadata';
 import { ComponentConfigError, type ComponentMetadata } from '../../types';
 import { BindingInvokeError, type BindingInvokeRequest, type BindingInvokeResponse, type OutputBinding } from '../types';
