@@ -20,6 +20,7 @@ export const LAYOTTO_SECTIONS: Readonly<Record<string, Kind>> = {
   sequencer: 'sequencer',
   secret_store: 'secretstores',
   bindings: 'bindings',
+  file: 'file',
 };
 
 /** Rebuilds component `name` of `kind` with `metadata` merged over its current metadata. */

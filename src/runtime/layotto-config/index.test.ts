@@ -38,6 +38,7 @@ describe("Layotto's config.json", () => {
         config_store: { conf: { type: 'etcd', address: ['127.0.0.1:2379', '127.0.0.1:2380'], timeout: '10' } },
         secret_store: { secret_demo: { type: 'local.file', metadata: { secretsFile: 's.json' } }, env: { type: 'local.env' } },
         bindings: { b: { type: 'http', metadata: { url: 'http://x' } } },
+        file: { files: { type: 'local', metadata: { rootPath: '/srv/files' } } },
         app: { app_id: 'app1', grpc_callback_port: 9999 },
       }),
     );
@@ -52,6 +53,7 @@ describe("Layotto's config.json", () => {
       ['secret_demo', 'secretstores.local.file', { secretsFile: 's.json' }],
       ['env', 'secretstores.local.env', {}],
       ['b', 'bindings.http', { url: 'http://x' }],
+      ['files', 'file.local', { rootPath: '/srv/files' }],
     ]);
     expect(cfg.listener).toEqual({ host: '127.0.0.1', port: 34904 });
     expect(cfg.app).toEqual({ appId: 'app1', port: 9999, host: '127.0.0.1' });
@@ -87,7 +89,7 @@ describe("Layotto's config.json", () => {
   it('warns once per unknown or unsupported part, naming its JSON path, and keeps going', () => {
     const cfg = parse(
       config(
-        { config_stores: { etcd: {} }, file: { f: { type: 'local' } }, state: { s: { type: 'in-memory', colour: 'red' } } },
+        { config_stores: { etcd: {} }, oss: { f: { type: 'aws' } }, state: { s: { type: 'in-memory', colour: 'red' } } },
         { stream_filters: [{ type: 'flowControlFilter', config: { global_switch: true } }, { type: 'grpc_metric' }, { type: 'gzip' }] },
         { tracing: { enable: true }, surprise: 1 },
       ),
@@ -95,8 +97,8 @@ describe("Layotto's config.json", () => {
     expect(cfg.warnings.map((w) => w.replace(/^config\.json:\d+: /, ''))).toEqual([
       'surprise: unknown key; ignored',
       'servers[0].listeners[0].stream_filters[2].type: stream filter "gzip" is not supported; ignored',
-      `${GRPC}.config_stores: unknown section; ignored (known: hellos, config_store, pub_subs, state, lock, sequencer, secret_store, bindings, app)`,
-      `${GRPC}.file: the "file" API is not supported yet; its components are not loaded`,
+      `${GRPC}.config_stores: unknown section; ignored (known: hellos, config_store, pub_subs, state, lock, sequencer, secret_store, bindings, file, app)`,
+      `${GRPC}.oss: the "oss" API is not supported yet; its components are not loaded`,
       `${GRPC}.state.s.colour: unknown key; ignored`,
     ]);
     expect(cfg.notes).toContain('tracing: MOSN setting not acted on by layotto-ts');

@@ -35,7 +35,7 @@ export interface LayottoConfig {
 /** MOSN's top-level keys; only `servers` is read. */
 const MOSN_TOP = ['servers', 'cluster_manager', 'admin', 'pprof', 'tracing', 'metrics', 'dynamic_resources', 'static_resources', 'close_graceful', 'inherit_old_mosnconfig', 'extends', 'wasm_global_plugins', 'third_part_codec'];
 /** grpc_config sections Layotto has and this sidecar does not serve yet. */
-const UNSUPPORTED_SECTIONS = ['rpcs', 'file', 'oss', 'custom_component', 'extends', 'cryption', 'email', 'phone', 'sms'];
+const UNSUPPORTED_SECTIONS = ['rpcs', 'oss', 'custom_component', 'extends', 'cryption', 'email', 'phone', 'sms'];
 /** Stream filters another part of the sidecar builds (rate limit, gRPC metrics). */
 const KNOWN_STREAM_FILTERS = ['flowControlFilter', 'grpc_metric'];
 /** Keys a component entry may have: every section's, then the section's own. */
