@@ -202,14 +202,16 @@ describe('tracing across two sidecars (zipkin exporter)', () => {
     expect(collector.spans).toEqual([]);
   });
 
-  it('otel over http: OTLP posts reach /v1/traces, from service appA', async () => {
+  it('otel over http: OTLP protobuf posts reach /v1/traces, from service appA', async () => {
     let posts = 0;
     let body = '';
+    let type = '';
     const receiver = createServer((req, res) => {
       void readBody(req).then((b) => {
         if (req.method === 'POST' && req.url === '/v1/traces') {
           posts++;
-          body += b.toString('latin1'); // JSON today; protobuf keeps the strings readable too
+          type = String(req.headers['content-type']);
+          body += b.toString('latin1'); // protobuf keeps the strings readable
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
@@ -220,6 +222,7 @@ describe('tracing across two sidecars (zipkin exporter)', () => {
     const res = await fetch(`http://127.0.0.1:${a.sidecar.httpPort}/v1.0/state/statestore`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[{"key":"a","value":1}]' });
     expect(res.status).toBe(204);
     await until(() => posts > 0, () => 'an OTLP export');
+    expect(type).toBe('application/x-protobuf'); // http/protobuf, as daprd sends OTLP over HTTP
     expect(body).toContain('appA');
     expect(body).toContain('/v1.0/state/statestore');
   });
