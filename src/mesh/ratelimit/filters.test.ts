@@ -6,6 +6,7 @@ import { FilterChain } from '../chain';
 import type { Api, Exchange } from '../filter';
 import { DEFAULT_ACTION, flowControl, grpcFlowControl } from './flow-control';
 import { createHttpRateLimit, httpRateLimit, LIMITED_BODY } from './http-ratelimit';
+import { connectShared, RedisLimiter } from './shared';
 
 const log = pino({ level: 'silent' });
 const ctx = { appId: 'app', log };
@@ -163,6 +164,14 @@ describe('shared through Redis', () => {
     } finally {
       await Promise.all([a.close!(), b.close!()]);
     }
+  });
+
+  it('while Redis is unreachable, each limiter counts the same limit locally', async () => {
+    if (!redisUp) return;
+    const client = await connectShared({ redisHost: 'localhost:6379' }, 'test');
+    const limiter = new RedisLimiter(client, { points: 2, windowSec: 1, keyPrefix: `test-down-${randomUUID()}` });
+    client.disconnect();
+    expect([await limiter.take('k'), await limiter.take('k'), await limiter.take('k')]).toEqual([true, true, false]);
   });
 
   it('a wrong Redis address fails at startup', async () => {

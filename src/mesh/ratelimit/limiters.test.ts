@@ -2,6 +2,7 @@ import { KeyedLimiter } from './keyed';
 import { clientIp, keyBy } from './keys';
 import { TokenBucket } from './token-bucket';
 import { FixedWindow, SlidingWindow } from './window';
+import { windowsFor } from './shared';
 import type { Exchange } from '../filter';
 
 const admitted = (take: () => boolean, n: number) => Array.from({ length: n }, take).filter(Boolean).length;
@@ -120,5 +121,14 @@ describe('keys', () => {
     expect(keyBy(['route'])(ex({}))).toBe('/v1.0/state/:storeName/:key');
     expect(keyBy([{ header: 'X-Tenant' }])(ex({}))).toBe('t1');
     expect(keyBy([{ header: 'x-missing' }, 'client'])(ex({}))).toBe('|127.0.0.1');
+  });
+});
+
+describe('windowsFor (Redis counts whole points per whole seconds)', () => {
+  it('turns a rate into points per window', () => {
+    expect(windowsFor(100)).toEqual({ points: 100, windowSec: 1 });
+    expect(windowsFor(2.5)).toEqual({ points: 3, windowSec: 1 });
+    expect(windowsFor(0.5)).toEqual({ points: 1, windowSec: 2 });
+    expect(windowsFor(0.3)).toEqual({ points: 1, windowSec: 4 });
   });
 });
