@@ -168,32 +168,54 @@ function readRequest(stream: ServerHttp2Stream, max: number, count: (n: number) 
   });
 }
 
-/** The leading `response` message, then the body in sequenced payloads, honouring backpressure. */
-async function writeResponse(stream: ServerHttp2Stream, res: InvokeResponse, signal: AbortSignal, count: (n: number) => void): Promise<void> {
-  const write = (buf: Buffer) =>
-    new Promise<void>((resolve) => {
+/**
+ * The leading `response` message, then the body in sequenced payloads, honouring backpressure.
+ * The first piece rides with the leading message (as daprd sends it): one write for a small answer.
+ * Driven by events (an async iterator per call showed on the profile). Resolves early when the
+ * call is cut (stream closed or aborted): the rest of the answer is dropped.
+ */
+function writeResponse(stream: ServerHttp2Stream, res: InvokeResponse, signal: AbortSignal, count: (n: number) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const body = res.body;
+    let leading: WireResponse | undefined = toWireResponse(res);
+    let seq = 0;
+    const send = (msg: { response?: WireResponse; payload?: WirePayload }): boolean => {
+      const buf = encode(msg);
       count(buf.length - 5);
-      if (stream.write(buf)) return resolve();
-      const done = () => {
-        stream.off('drain', done).off('close', done);
-        resolve();
-      };
-      stream.once('drain', done).once('close', done);
-    });
-  let leading = toWireResponse(res);
-  let seq = 0;
-  try {
-    for await (const chunk of res.body) {
-      if (signal.aborted) return;
-      for (const piece of pieces(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))) {
-        // The first piece rides with the leading message (as daprd sends it): one write for a small answer.
-        const msg = leading ? { response: leading, payload: { data: piece, seq: String(seq++) } } : { payload: { data: piece, seq: String(seq++) } };
-        leading = undefined as unknown as WireResponse;
-        await write(encode(msg));
+      return stream.write(buf);
+    };
+    const cleanup = () => {
+      body.off('data', onData).off('end', onEnd).off('error', onError);
+      stream.off('drain', onDrain).off('close', onCut);
+      signal.removeEventListener('abort', onCut);
+    };
+    const onData = (chunk: Buffer | string) => {
+      let ok = true;
+      for (const piece of pieces(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))) {
+        const payload = { data: piece, seq: String(seq++) };
+        ok = send(leading ? { response: leading, payload } : { payload }) && ok;
+        leading = undefined;
       }
-    }
-  } catch (e) {
-    throw new CallError(status.INTERNAL, `error reading the app's response body: ${errMessage(e)}`);
-  }
-  if (leading) await write(encode({ response: leading }));
+      if (!ok) body.pause();
+    };
+    const onDrain = () => body.resume();
+    const onEnd = () => {
+      cleanup();
+      if (leading) send({ response: leading });
+      resolve();
+    };
+    const onError = (e: unknown) => {
+      cleanup();
+      reject(new CallError(status.INTERNAL, `error reading the app's response body: ${errMessage(e)}`));
+    };
+    const onCut = () => {
+      cleanup();
+      body.destroy();
+      resolve();
+    };
+    if (signal.aborted) return onCut();
+    body.on('data', onData).once('end', onEnd).once('error', onError);
+    stream.on('drain', onDrain).once('close', onCut);
+    signal.addEventListener('abort', onCut, { once: true });
+  });
 }
