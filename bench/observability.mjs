@@ -5,7 +5,7 @@
 // are measured in alternation (plain, observed, plain, observed, ...) so drift hits both alike.
 // Options:
 //   --rounds 2  --concurrency 32  --warmup 2  --duration 5       closed-loop runs (seconds)
-//   --skip-build  --out FILE
+//   --skip-build  --out FILE  --profile DIR   (--profile: node --cpu-prof the observed sidecar into DIR)
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,11 +31,12 @@ const { values: opt } = parseArgs({
     duration: { type: 'string', default: '5' },
     'skip-build': { type: 'boolean', default: false },
     out: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const rounds = Number(opt.rounds);
 const job = { mode: 'closed', concurrency: Number(opt.concurrency), warmupMs: Number(opt.warmup) * 1000, durationMs: Number(opt.duration) * 1000 };
-const outFile = opt.out ?? join(HERE, 'RESULTS-observability.md');
+const outFile = opt.out ?? (opt.profile ? undefined : join(HERE, 'RESULTS-observability.md'));
 const log = (msg) => process.stderr.write(`[bench:observability] ${msg}\n`);
 const children = [];
 const began = Date.now();
@@ -120,6 +121,7 @@ function zipkinSink() {
 async function startSidecar(name, { observed, resDir, cfgFile, pids }) {
   const [http, grpc, metrics] = await Promise.all([freePort(), freePort(), freePort()]);
   const args = [
+    ...(observed && opt.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(opt.profile), '--cpu-prof-name', `${name}.cpuprofile`] : []),
     join(ROOT, 'dist', 'main.js'),
     '--app-id', APP_ID,
     '--dapr-http-port', String(http),
@@ -229,8 +231,10 @@ Throughput ratio = on / off (1.00× = free); CPU ratio = the sidecar's CPU per r
 ${detail}
 `;
   console.log(`\n${table}\n`);
-  writeFileSync(outFile, md);
-  log(`wrote ${relative(ROOT, outFile)}`);
+  if (outFile) {
+    writeFileSync(outFile, md);
+    log(`wrote ${relative(ROOT, outFile)}`);
+  }
 }
 
 main().catch(async (e) => {
