@@ -1,5 +1,6 @@
 // Prometheus metrics and API logging with the built binary: the real @dapr/dapr SDK (HTTP and gRPC)
-// and the Layotto SDK drive state, pub/sub, secrets, configuration, lock and an output binding on
+// and the Layotto SDK drive state, pub/sub, secrets, configuration, lock, bindings (output and cron
+// input) and invocation between two sidecars on
 // in-memory components; /metrics (any path) must show daprd's families with its label sets and
 // counts that grow by the calls made, bounded label sets for 1000 distinct keys, Layotto's
 // grpc_metric families, dapr_error_code_total with recordErrorCodes, nothing with metrics off, and
@@ -7,8 +8,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
-import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
+import { createServer, type Server } from 'node:http';
+import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel } from '@dapr/dapr';
+import { componentYaml, freePort, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { until } from '../../test/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -161,6 +163,68 @@ describe('metrics: daprd families on the metrics port', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe('metrics: service invocation and bindings across two sidecars', () => {
+  const CALLER = 'metrics-caller';
+  const CALLEE = 'metrics-callee';
+  let app: Server;
+  let ticks = 0;
+  let caller: Sidecar;
+  let callee: Sidecar;
+  let client: DaprClient;
+  let calleeClient: DaprClient;
+
+  beforeAll(async () => {
+    // The callee's app: answers every invocation, listens to the cron binding "tick".
+    app = createServer((req, res) => {
+      if (req.url === '/tick' && req.method === 'POST') ticks++;
+      req.resume();
+      // No programmatic subscriptions: /dapr/* is not served.
+      req.on('end', () => (req.url?.startsWith('/dapr/') ? res.writeHead(404).end() : res.writeHead(200, { 'content-type': 'text/plain' }).end('pong')));
+    });
+    const appPort = await freePort();
+    await new Promise<void>((r) => app.listen(appPort, '127.0.0.1', r));
+    const files = mkdtempSync(join(tmpdir(), 'layotto-ts-metrics-files-'));
+    callee = await startSidecar({
+      appId: CALLEE,
+      resources: { 'tick.yaml': componentYaml('tick', 'bindings.cron', { schedule: '@every 1s' }), 'files.yaml': componentYaml('files', 'bindings.localstorage', { rootPath: files }) },
+      args: ['--app-port', String(appPort)],
+    });
+    caller = await startSidecar({ appId: CALLER, resources: {} });
+    client = new DaprClient({ daprHost: '127.0.0.1', daprPort: String(caller.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP, logger: SILENT });
+    calleeClient = new DaprClient({ daprHost: '127.0.0.1', daprPort: String(callee.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC, logger: SILENT });
+  });
+  afterAll(async () => {
+    await calleeClient?.stop();
+    await client?.stop();
+    await Promise.all([caller?.stop(), callee?.stop()]);
+    await new Promise((r) => app?.close(r));
+  });
+
+  it('counts invocations sent, received and answered on both sidecars', async () => {
+    const [beforeCaller, beforeCallee] = await Promise.all([scrape(caller), scrape(callee)]);
+    for (let i = 0; i < 3; i++) expect(await client.invoker.invoke(CALLEE, 'ping', HttpMethod.GET)).toBe('pong');
+    const [afterCaller, afterCallee] = await Promise.all([scrape(caller), scrape(callee)]);
+    const delta = (a: Sample[], b: Sample[], name: string, where: Record<string, string>) => sum(a, name, where) - sum(b, name, where);
+    expect(delta(afterCaller, beforeCaller, 'dapr_runtime_service_invocation_req_sent_total', { app_id: CALLER, dst_app_id: CALLEE })).toBe(3);
+    expect(delta(afterCaller, beforeCaller, 'dapr_runtime_service_invocation_res_recv_total', { app_id: CALLER, src_app_id: CALLEE, status: '200' })).toBe(3);
+    expect(delta(afterCaller, beforeCaller, 'dapr_runtime_service_invocation_res_recv_latency_ms_count', { app_id: CALLER, src_app_id: CALLEE })).toBe(3);
+    expect(delta(afterCaller, beforeCaller, 'dapr_http_server_request_count', { app_id: CALLER, method: 'GET', path: '/v1.0/invoke/:appId/method/*', status: '200' })).toBe(3);
+    expect(delta(afterCallee, beforeCallee, 'dapr_runtime_service_invocation_req_recv_total', { app_id: CALLEE, src_app_id: CALLER })).toBe(3);
+    expect(delta(afterCallee, beforeCallee, 'dapr_runtime_service_invocation_res_sent_total', { app_id: CALLEE, dst_app_id: CALLER, status: '200' })).toBe(3);
+  });
+
+  it('counts output binding operations and input binding events', async () => {
+    const before = await scrape(callee);
+    await calleeClient.binding.send('files', 'create', 'hello', { fileName: 'a.txt' });
+    await until(() => ticks >= 1, () => 'no cron event reached the app');
+    const after = await scrape(callee);
+    const created = { app_id: CALLEE, component: 'files', namespace: '', operation: 'create', success: 'true' };
+    expect(sum(after, 'dapr_component_output_binding_count', created) - sum(before, 'dapr_component_output_binding_count', created)).toBe(1);
+    expect(sum(after, 'dapr_component_output_binding_latencies_count', created)).toBeGreaterThanOrEqual(1);
+    await until(async () => sum(await scrape(callee), 'dapr_component_input_binding_count', { app_id: CALLEE, component: 'tick', success: 'true' }) >= 1, () => 'no input binding count');
   });
 });
 
