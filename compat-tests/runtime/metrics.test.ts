@@ -203,7 +203,7 @@ describe('metrics: service invocation and bindings across two sidecars', () => {
     await new Promise((r) => app?.close(r));
   });
 
-  it('counts invocations sent, received and answered on both sidecars', async () => {
+  it('counts invocations sent, received and answered on both sidecars, and the callee\'s calls into its app', async () => {
     const [beforeCaller, beforeCallee] = await Promise.all([scrape(caller), scrape(callee)]);
     for (let i = 0; i < 3; i++) expect(await client.invoker.invoke(CALLEE, 'ping', HttpMethod.GET)).toBe('pong');
     const [afterCaller, afterCallee] = await Promise.all([scrape(caller), scrape(callee)]);
@@ -214,6 +214,9 @@ describe('metrics: service invocation and bindings across two sidecars', () => {
     expect(delta(afterCaller, beforeCaller, 'dapr_http_server_request_count', { app_id: CALLER, method: 'GET', path: '/v1.0/invoke/:appId/method/*', status: '200' })).toBe(3);
     expect(delta(afterCallee, beforeCallee, 'dapr_runtime_service_invocation_req_recv_total', { app_id: CALLEE, src_app_id: CALLER })).toBe(3);
     expect(delta(afterCallee, beforeCallee, 'dapr_runtime_service_invocation_res_sent_total', { app_id: CALLEE, dst_app_id: CALLER, status: '200' })).toBe(3);
+    // The callee's calls into its HTTP app: daprd's client families.
+    expect(delta(afterCallee, beforeCallee, 'dapr_http_client_completed_count', { app_id: CALLEE, status: '200' })).toBe(3);
+    expect(delta(afterCallee, beforeCallee, 'dapr_http_client_roundtrip_latency_count', { app_id: CALLEE, status: '200' })).toBe(3);
   });
 
   it('counts output binding operations and input binding events', async () => {

@@ -153,7 +153,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     ? createAppChannel({ address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, appId: flags.appId, maxConcurrency: flags.appMaxConcurrency, appApiToken: process.env.APP_API_TOKEN || undefined, maxBodySize: flags.maxBodySize, healthCheckPath: flags.appHealth.path })
     : undefined;
   const channel = direct && flags.appHealth.enabled ? healthChecked(direct, flags.appHealth, scoped(log, 'dapr.apphealth')) : direct;
-  core.invoke.setAppChannel(channel);
+  core.invoke.setAppChannel(channel && metrics.toApp(channel, channel.kind !== 'http'));
   if (appWait && channel) {
     log.info(`waiting for the app on ${flags.appChannelAddress}:${flags.appPort}`);
     // daprd turns healthy once the app listens and its subscriptions are read and started.

@@ -6,7 +6,7 @@ import { metricsFilter } from '../../mesh/filters/metrics';
 import type { Filter } from '../../mesh/filter';
 import type { Invoker } from '../../core/invoke/types';
 import { type ComponentMetrics, NO_COMPONENT_METRICS, PrometheusComponentMetrics } from './components';
-import { countReceived, countSent } from './invocation';
+import { countAppCalls, countReceived, countSent } from './invocation';
 import { HttpLabeler } from './path-label';
 import { MetricsRegistry } from './registry';
 import { serveMetrics } from './server';
@@ -21,11 +21,13 @@ export interface SidecarMetrics {
   /** Wraps the invoker for calls to another app (a no-op when off). */
   sent(invoker: Invoker, dstAppId: string): Invoker;
   received(invoker: Invoker): Invoker;
+  /** Wraps the app channel's invocations (daprd's HTTP/gRPC client families). */
+  toApp(invoker: Invoker, grpcApp: boolean): Invoker;
   /** Starts the scrape endpoint (nothing when off). */
   listen(host: string, port: number): Promise<Server | undefined>;
 }
 
-const OFF: SidecarMetrics = { components: NO_COMPONENT_METRICS, sent: (i) => i, received: (i) => i, listen: async () => undefined };
+const OFF: SidecarMetrics = { components: NO_COMPONENT_METRICS, sent: (i) => i, received: (i) => i, toApp: (i) => i, listen: async () => undefined };
 
 /** --enable-metrics=false or spec.metrics.enabled: false turn everything off (no port either). */
 export function createMetrics(o: { enabled: boolean; appId: string; namespace: string; config?: MetricsConfig }): SidecarMetrics {
@@ -45,6 +47,7 @@ export function createMetrics(o: { enabled: boolean; appId: string; namespace: s
     components: new PrometheusComponentMetrics(registry),
     sent: (invoker, dst) => countSent(registry, invoker, dst),
     received: (invoker) => countReceived(registry, invoker),
+    toApp: (invoker, grpcApp) => countAppCalls(registry, invoker, grpcApp),
     listen: (host, port) => serveMetrics(registry.registry, host, port),
   };
 }
