@@ -1,5 +1,6 @@
 // The binary as a process: flags, startup errors, default components, logs, graceful shutdown.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { componentYaml, MAIN, ROOT, startSidecar } from '../helpers/sidecar';
 
@@ -45,6 +46,21 @@ describe('startup errors', () => {
       expect(md.components ?? []).toEqual([]);
     } finally {
       await sc.stop();
+    }
+  });
+
+  it('a port already taken stops startup naming the address, and the process exits (nothing left open)', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      // The metrics port is bound last: every API server and the sidecar-to-sidecar server are up by then.
+      const sc = await startSidecar({ resources: { 's.yaml': componentYaml('s', 'state.in-memory') }, args: ['--metrics-port', String(port), '--metrics-listen-address', '127.0.0.1'], wait: false });
+      expect(await sc.exited).toBe(1);
+      expect(sc.output()).toMatch(new RegExp(`metrics server cannot listen on 127\\.0\\.0\\.1:${port}`));
+      expect(sc.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
     }
   });
 });

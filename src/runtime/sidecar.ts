@@ -85,6 +85,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware, metrics });
   } catch (e) {
     await processor.closeAll();
+    await tracing?.shutdown();
     await actuator?.close();
     throw e;
   }
@@ -129,10 +130,15 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     metricsServer = await metrics.listen(flags.metricsListenAddress, flags.metricsPort);
     if (metricsServer) log.info(`metrics server started on ${flags.metricsListenAddress || '0.0.0.0'}:${flags.metricsPort}/`);
   } catch (e) {
+    // A port taken or the like: release everything startup took so far, then report.
     metricsServer?.close();
     await closeAll(servers, 0);
+    await internal?.stop(0);
     grpcProxy.close();
+    await internal?.close();
     await processor.closeAll();
+    await Promise.all(chain.filters.map((f) => f.close?.()));
+    await tracing?.shutdown();
     await actuator?.close();
     throw e;
   }

@@ -16,9 +16,9 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: Error) => reject(new Error(`metrics server cannot listen on ${host || '0.0.0.0'}:${port}: ${e.message}`)));
     server.listen(port, host || undefined, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
