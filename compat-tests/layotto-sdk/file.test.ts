@@ -190,9 +190,10 @@ describe('Layotto File API on file.local', () => {
       () => 'the upload started',
     );
     w.cancel();
+    let left: string[] = [];
     await until(
-      async () => (await readdir(dir)).length === 0,
-      () => `no file left in ${dir}`,
+      async () => (left = await readdir(dir)).length === 0,
+      () => `no file left in ${dir}, found: ${left.join(', ')}`,
     );
   });
 

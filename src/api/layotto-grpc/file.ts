@@ -54,10 +54,28 @@ async function sendFile(file: FileCore, call: grpc.ServerWritableStream<GetFileR
   call.end();
 }
 
+/** How long the end of an upload waits for a cancel that may follow it before the file is saved. */
+const CANCEL_GRACE_MS = 50;
+
+function cancelledWithin(call: grpc.ServerReadableStream<PutFileRequest, unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      call.off('cancelled', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    call.once('cancelled', done);
+  });
+}
+
 /** The data of the first message and of every later one, in order; a cancelled upload ends in an error. */
 async function* chunks(first: Buffer, rest: AsyncIterator<PutFileRequest>, call: grpc.ServerReadableStream<PutFileRequest, unknown>): AsyncGenerator<Buffer> {
   if (first.length) yield first;
   for (let m = await rest.next(); !m.done; m = await rest.next()) if (m.value.data.length) yield m.value.data;
+  // A grpc-js client that cancels half-closes first and resets a few ms later: the end of the
+  // messages alone does not tell a finished upload from a cancelled one. Wait a moment for the reset.
+  if (!call.cancelled) await cancelledWithin(call, CANCEL_GRACE_MS);
   if (call.cancelled) throw new Error('the upload was cancelled');
 }
 

@@ -2,6 +2,7 @@
 // path as given; here every name is confined to `rootPath`, Dapr localstorage's metadata name).
 // Uploads go to a temp file beside the target and are renamed into place once complete, so a cut
 // or failed upload leaves nothing behind; contents stream in 64 KiB chunks both ways.
+import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
 import { link, lstat, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
@@ -57,14 +58,18 @@ export class LocalFileStore implements FileStore {
     const { dir, base } = await this.dir().writable(name);
     const target = join(dir, base);
     const tmp = join(dir, `${TMP_PREFIX}${randomUUID()}`);
+    let out: ReturnType<typeof createWriteStream> | undefined;
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', mode: mode & 0o7777, flush: true, highWaterMark: CHUNK });
+      out = createWriteStream(tmp, { flags: 'wx', mode: mode & 0o7777, flush: true, highWaterMark: CHUNK });
       await (signal ? pipeline(data, out, { signal }) : pipeline(data, out));
       signal?.throwIfAborted();
       // link() refuses an existing target, so O_EXCL holds even against a concurrent upload.
       if (exclusive) await link(tmp, target).then(() => unlink(tmp));
       else await rename(tmp, target);
     } catch (e) {
+      // The file is opened asynchronously: an upload cut early must wait for the open (and close)
+      // to finish, or the temp file would appear after it was removed.
+      if (out && !out.closed) await once(out, 'close').catch(() => undefined);
       await rm(tmp, { force: true });
       throw fsError(e, name);
     }
