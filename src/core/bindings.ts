@@ -7,7 +7,7 @@ import { BindingInvokeError, type BindingInvokeResponse, isOutputBinding, type O
 import { errMessage, RuntimeError } from '../errors/runtime-error';
 import type { CoreContext } from './context';
 import { NO_RESILIENCY, type Resiliency } from './resiliency/types';
-import { currentTrace, newTraceparent } from './trace';
+import { currentTrace, isTraceparent, newTraceparent } from './trace';
 
 export interface InvokeBindingInput {
   name: string;
@@ -31,7 +31,6 @@ export class OutputBindingError extends RuntimeError {
   }
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export class BindingsCore {
   constructor(
@@ -82,7 +81,7 @@ function withTrace(req: InvokeBindingInput): Record<string, string> {
     md.traceparent = current.traceparent;
     if (current.tracestate) md.tracestate = current.tracestate;
     else delete md.tracestate;
-  } else if (req.traceparent && TRACEPARENT.test(req.traceparent)) {
+  } else if (isTraceparent(req.traceparent)) {
     md.traceparent = req.traceparent;
     if (req.tracestate) md.tracestate = req.tracestate;
   } else if (!md.traceparent) {

@@ -20,6 +20,11 @@ import { parseTraceParent, TraceState } from '@opentelemetry/core';
 
 export { SpanKind };
 
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A W3C traceparent in the one form the runtime passes on as it is. */
+export const isTraceparent = (tp: string | undefined): tp is string => tp !== undefined && TRACEPARENT.test(tp);
+
 /**
  * A fresh traceparent, not sampled. Built from randomUUID, which draws on Node's entropy cache
  * (randomBytes per call was ~6% of a publish on a profile).

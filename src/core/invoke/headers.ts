@@ -2,7 +2,7 @@
 // minus the ones that belong to one hop (or to the Dapr API itself), plus the ones daprd adds:
 // dapr-caller-app-id / dapr-callee-app-id, a W3C traceparent, and X-Forwarded-* / Forwarded on
 // the way to another host.
-import { currentTrace, newTraceparent, type TraceContext } from '../trace';
+import { currentTrace, isTraceparent, newTraceparent, type TraceContext } from '../trace';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Headers } from './types';
 
@@ -26,9 +26,6 @@ export function forwardedHeaders(h: Headers): Headers {
   return out;
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-
 /**
  * The trace context the target gets: with tracing on, the current span's (the API call's); else the
  * caller's traceparent when it is a valid one (tracestate goes with it); else a new trace.
@@ -37,7 +34,7 @@ export function withTraceContext(h: Headers): Headers {
   const current = currentTrace();
   if (current) return withTrace(h, current);
   const tp = h.traceparent?.[0];
-  if (tp && TRACEPARENT.test(tp)) return h;
+  if (isTraceparent(tp)) return h;
   const { tracestate: _dropped, ...rest } = h;
   return { ...rest, traceparent: [newTraceparent()] };
 }
