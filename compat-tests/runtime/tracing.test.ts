@@ -6,6 +6,7 @@
 // (counted by a plain node:http receiver).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createH2Server } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
@@ -225,5 +226,35 @@ describe('tracing across two sidecars (zipkin exporter)', () => {
     expect(type).toBe('application/x-protobuf'); // http/protobuf, as daprd sends OTLP over HTTP
     expect(body).toContain('appA');
     expect(body).toContain('/v1.0/state/statestore');
+  });
+
+  it('otel over grpc: OTLP Export calls reach the collector, from service appA', async () => {
+    // A bare gRPC server for opentelemetry's TraceService: counts Export calls and answers an empty OK.
+    let calls = 0;
+    let body = '';
+    const receiver = createH2Server();
+    receiver.on('stream', (stream, headers) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        if (headers[':path'] === '/opentelemetry.proto.collector.trace.v1.TraceService/Export') {
+          calls++;
+          body += Buffer.concat(chunks).toString('latin1');
+        }
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(Buffer.from([0, 0, 0, 0, 0])); // one empty ExportTraceServiceResponse
+      });
+    });
+    const port = await new Promise<number>((r) => receiver.listen(0, '127.0.0.1', () => r((receiver.address() as { port: number }).port)));
+    try {
+      const { a } = await pair(`    samplingRate: "1"\n    otel:\n      protocol: grpc\n      endpointAddress: 127.0.0.1:${port}\n      isSecure: false\n`);
+      const res = await fetch(`http://127.0.0.1:${a.sidecar.httpPort}/v1.0/state/statestore`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[{"key":"g","value":1}]' });
+      expect(res.status).toBe(204);
+      await until(() => calls > 0 && body.includes('/v1.0/state/statestore'), () => `OTLP Export calls: ${calls}`);
+      expect(body).toContain('appA');
+    } finally {
+      receiver.close();
+    }
   });
 });
