@@ -42,6 +42,23 @@ export interface Exchange {
    * earlier one.
    */
   run?: <T>(fn: () => T) => T;
+  /**
+   * Mesh proxy requests only: the listener, the matched route and cluster (once routed), the
+   * upstream endpoint ("host:port") and its status (once answered). Proxy filters label by these.
+   */
+  proxy?: ProxyInfo;
+}
+
+export interface ProxyInfo {
+  listener: string;
+  /** The request's Host / :authority, port removed. */
+  host: string;
+  route?: string;
+  cluster?: string;
+  upstream?: string;
+  upstreamStatus?: number;
+  /** Attempts beyond the first. */
+  retries?: number;
 }
 
 /** A local answer that ends the request before it reaches the handler. */

@@ -7,6 +7,8 @@ import type { Filter } from './filter';
 export interface FilterContext {
   appId: string;
   log: Logger;
+  /** The sidecar's Prometheus registry when metrics are on (the proxy's metrics filter adds its families there). */
+  metrics?: import('prom-client').Registry;
 }
 
 export type FilterFactory = (settings: Record<string, unknown>, ctx: FilterContext) => Filter | Promise<Filter>;
