@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { parseDuration } from '../../components/metadata';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+/** A Go duration string or milliseconds, as milliseconds (the proxy filters read theirs with it too). */
+export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   if (typeof v === 'number') return v;
   try {
     return parseDuration(v);
