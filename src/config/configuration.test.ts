@@ -25,6 +25,15 @@ describe('loadConfiguration', () => {
     ]);
   });
 
+  it('reads spec.mtls.enabled (the last file that sets it), ignoring its Sentry settings', () => {
+    const on = file(HEAD + 'spec:\n  mtls:\n    enabled: true\n    workloadCertTTL: 24h\n    allowedClockSkew: 15m\n');
+    expect(loadConfiguration([on]).mtlsEnabled).toBe(true);
+    expect(loadConfiguration([on, file(HEAD + 'spec:\n  mtls: {enabled: false}\n')]).mtlsEnabled).toBe(false);
+    expect(loadConfiguration([on, file(HEAD + 'spec: {}\n')]).mtlsEnabled).toBe(true);
+    expect(loadConfiguration([]).mtlsEnabled).toBeUndefined();
+    expect(() => loadConfiguration([file(HEAD + 'spec:\n  mtls:\n    enabled: maybe\n')])).toThrow(/spec\.mtls\.enabled/);
+  });
+
   it('no files or no secrets section: no scopes', () => {
     expect(loadConfiguration([]).secrets.scopes).toEqual([]);
     expect(loadConfiguration([file(HEAD + 'spec: {}\n')]).secrets.scopes).toEqual([]);

@@ -57,6 +57,8 @@ const configurationSchema = z.object({
       metrics: metricsSchema.nullish(),
       metric: metricsSchema.nullish(),
       logging: loggingSchema.nullish(),
+      // daprd reads the rest (workloadCertTTL, allowedClockSkew, sentryAddress…) for Sentry, which this sidecar has none of.
+      mtls: z.object({ enabled: z.boolean().optional() }).loose().nullish(),
     })
     .loose()
     .nullish()
@@ -75,6 +77,8 @@ export interface RuntimeConfiguration {
   /** spec.metrics (or legacy spec.metric) and spec.logging of the last file that has them. */
   metrics?: MetricsConfig;
   logging?: LoggingConfig;
+  /** spec.mtls.enabled of the last file that sets it (--enable-mtls wins over it). */
+  mtlsEnabled?: boolean;
 }
 
 /** Reads every --config file (each may hold several YAML documents) into one configuration. */
@@ -84,6 +88,7 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
   const pipelines: Pick<RuntimeConfiguration, 'httpPipeline' | 'grpcPipeline'> = {};
   let tracing: TracingConfig | undefined;
   let observability: Pick<RuntimeConfiguration, 'metrics' | 'logging'> = {};
+  let mtlsEnabled: boolean | undefined;
   for (const file of files) {
     let text: string;
     try {
@@ -125,7 +130,8 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
       const metrics = parsed.data.spec.metrics ?? parsed.data.spec.metric;
       if (metrics) observability = { ...observability, metrics };
       if (parsed.data.spec.logging) observability = { ...observability, logging: parsed.data.spec.logging };
+      if (parsed.data.spec.mtls?.enabled !== undefined) mtlsEnabled = parsed.data.spec.mtls.enabled;
     }
   }
-  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines, ...(tracing ? { tracing } : {}), ...observability };
+  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines, ...(tracing ? { tracing } : {}), ...observability, ...(mtlsEnabled !== undefined ? { mtlsEnabled } : {}) };
 }
