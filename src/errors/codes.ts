@@ -184,6 +184,8 @@ export const ERRORS = {
   PUBSUB_MARSHAL_ENVELOPE: row('ERR_PUBSUB_CLOUD_EVENTS_SER', 500, Grpc.INVALID_ARGUMENT, 'error when marshalling cloud event envelope for topic %s pubsub %s: %s', 'DAPR_PUBSUB_MARSHAL_ENVELOPE'),
   /** Streaming subscriptions (SubscribeTopicEvents): bad first message, duplicate stream. */
   PUBSUB_STREAM: row('ERR_PUBSUB_SUBSCRIBE', 400, Grpc.INVALID_ARGUMENT, '%s'),
+  // daprd refuses a streaming subscription outside the topic scopes with a plain error (gRPC Unknown).
+  PUBSUB_STREAM_FORBIDDEN: row('ERR_PUBSUB_FORBIDDEN', 403, Grpc.UNKNOWN, "failed to create subscription for %s: subscription to topic '%s' on pubsub '%s' is not allowed"),
   PUBSUB_STREAM_ALREADY: row('ERR_PUBSUB_SUBSCRIBE', 400, Grpc.ALREADY_EXISTS, 'already subscribed to pubsub %s topic %s'),
 
   // Output bindings: every failure, an unknown binding included, is 500/Internal (daprd's

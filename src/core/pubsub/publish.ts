@@ -9,7 +9,7 @@ import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { eventToBytes } from './bulk-event';
 import { currentTrace, newTraceparent } from '../trace';
 import { buildEnvelope, CloudEventError, parseBool } from './cloudevent';
-import { isAllowed, topicScopes } from './scopes';
+import { mayPublish } from './scopes';
 
 export interface PublishInput {
   pubsubName: string;
@@ -154,8 +154,7 @@ export class PubSubPublisher {
 
   private checkAllowed(pubsubName: string, topic: string): void {
     const live = this.ctx.components.get('pubsub', pubsubName)!;
-    const scopes = topicScopes(live.meta.properties, this.ctx.appId);
-    if (!isAllowed(topic, scopes, scopes.publishing)) throw new RuntimeError('PUBSUB_FORBIDDEN', topic, this.ctx.appId);
+    if (!mayPublish(live.meta.properties, this.ctx.appId, topic)) throw new RuntimeError('PUBSUB_FORBIDDEN', topic, this.ctx.appId);
   }
 }
 

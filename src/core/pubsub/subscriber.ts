@@ -11,7 +11,7 @@ import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { BulkBatcher } from './bulk';
 import { type Deliver, RetryError, SubscriptionDelivery } from './delivery';
 import { Router } from './routing';
-import { isAllowed, topicScopes } from './scopes';
+import { maySubscribe } from './scopes';
 import { subscriptionKey, type SubscriptionSpec } from './subscription';
 
 const RETRY_MS = 5000;
@@ -83,6 +83,7 @@ export class Subscriber {
     const live = this.ctx.components.get('pubsub', spec.pubsubName);
     if (!live) throw new RuntimeError('PUBSUB_NOT_FOUND', spec.pubsubName);
     if (!spec.topic) throw new RuntimeError('PUBSUB_TOPIC_EMPTY', spec.pubsubName);
+    if (!maySubscribe(live.meta.properties, this.ctx.appId, spec.topic)) throw new RuntimeError('PUBSUB_STREAM_FORBIDDEN', spec.pubsubName, spec.topic, spec.pubsubName);
     const key = subscriptionKey(spec.pubsubName, spec.topic);
     if (this.streams.has(key)) throw new RuntimeError('PUBSUB_STREAM_ALREADY', spec.pubsubName, spec.topic);
     const full: SubscriptionSpec = { ...spec, type: 'STREAMING' };
@@ -132,9 +133,8 @@ export class Subscriber {
       this.log.warn(`subscription to topic ${spec.topic} is for pubsub ${spec.pubsubName}, which is not loaded; skipping`);
       return undefined;
     }
-    const scopes = topicScopes(live.meta.properties, this.ctx.appId);
-    if (!isAllowed(spec.topic, scopes, scopes.subscribing)) {
-      this.log.warn(`subscribing to topic ${spec.topic} on pubsub ${spec.pubsubName} is not allowed for app id ${this.ctx.appId}; skipping`);
+    if (!maySubscribe(live.meta.properties, this.ctx.appId, spec.topic)) {
+      this.log.warn(`subscription to topic '${spec.topic}' on pubsub '${spec.pubsubName}' is not allowed for app id ${this.ctx.appId} (topic scopes); skipping`);
       return undefined;
     }
     try {
