@@ -46,8 +46,18 @@ describe('daprd flags', () => {
   });
 
   it('accepts daprd flags it does not act on yet and reports them', () => {
-    const f = parse(['--placement-host-address', 'localhost:50005', '--enable-mtls']);
-    expect(f.ignored).toEqual(['placement-host-address', 'enable-mtls']);
+    const f = parse(['--placement-host-address', 'localhost:50005', '--enable-profiling']);
+    expect(f.ignored).toEqual(['placement-host-address', 'enable-profiling']);
+  });
+
+  it('reads the mTLS and API TLS flags; --enable-mtls is tri-state', () => {
+    expect(parse([]).mtls).toEqual({ enabled: undefined, trustAnchorsFile: undefined, certChainFile: undefined, certKeyFile: undefined });
+    expect(parse(['--enable-mtls']).mtls.enabled).toBe(true);
+    expect(parse(['--enable-mtls', 'false']).mtls.enabled).toBe(false);
+    const f = parse(['--enable-mtls', '--trust-anchors-file', 'ca.pem', '--cert-chain-file', 'chain.pem', '--cert-key-file', 'key.pem', '--api-tls-cert-file', 'c.pem', '--api-tls-key-file', 'k.pem', '--api-tls-ca-file', 'ca2.pem']);
+    expect(f.mtls).toEqual({ enabled: true, trustAnchorsFile: 'ca.pem', certChainFile: 'chain.pem', certKeyFile: 'key.pem' });
+    expect(f.apiTls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca2.pem' });
+    expect(f.ignored).toEqual([]);
   });
 
   it('reads the app health check flags in daprd units (interval s, timeout ms)', () => {

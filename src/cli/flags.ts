@@ -43,6 +43,13 @@ export interface Flags {
    * it can also set were given on the command line: those win over the file.
    */
   layottoConfig?: { file: string; fromCli: string[] };
+  /**
+   * --enable-mtls (unset: Configuration spec.mtls.enabled decides) and the trust bundle and workload
+   * certificate files (daprd's DAPR_TRUST_ANCHORS(_FILE)/DAPR_CERT_CHAIN/DAPR_CERT_KEY env vars also do).
+   */
+  mtls: { enabled?: boolean; trustAnchorsFile?: string; certChainFile?: string; certKeyFile?: string };
+  /** TLS on the Dapr HTTP/gRPC and Layotto gRPC APIs (ours: daprd has none); with a CA, client certificates are required. */
+  apiTls: { certFile?: string; keyFile?: string; caFile?: string };
   /** daprd flags given but not acted on yet (reported at startup). */
   ignored: string[];
 }
@@ -94,7 +101,7 @@ const ACCEPTED_UNUSED = [
   'app-binding-options-timeout',
   'actors-disseminate-timeout',
 ];
-const ACCEPTED_UNUSED_BOOL = ['enable-profiling', 'enable-mtls', 'app-ssl', 'wait'];
+const ACCEPTED_UNUSED_BOOL = ['enable-profiling', 'app-ssl', 'wait'];
 
 const positive = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive integer.`);
@@ -134,6 +141,13 @@ export function buildCommand(): Command {
     .addOption(new Option('--max-body-size <size>', 'max request/response body size, e.g. 4Mi').argParser(quantity).default(4 * 1024 * 1024, '4Mi'))
     .addOption(new Option('--dapr-http-max-request-size <mb>', 'legacy: max request body size in MB').argParser(int))
     .addOption(new Option('--dapr-graceful-shutdown-seconds <s>', 'grace period for in-flight requests on shutdown').argParser(int).default(5))
+    .addOption(new Option('--enable-mtls [bool]', 'mutual TLS between sidecars (default: Configuration spec.mtls.enabled)').argParser(bool))
+    .addOption(new Option('--trust-anchors-file <file>', 'PEM trust bundle for sidecar mTLS (or env DAPR_TRUST_ANCHORS_FILE / DAPR_TRUST_ANCHORS)'))
+    .addOption(new Option('--cert-chain-file <file>', "PEM workload certificate chain for sidecar mTLS, leaf first, SPIFFE ID spiffe://<td>/ns/<ns>/<app-id> (or env DAPR_CERT_CHAIN)"))
+    .addOption(new Option('--cert-key-file <file>', 'PEM private key of the workload certificate (or env DAPR_CERT_KEY)'))
+    .addOption(new Option('--api-tls-cert-file <file>', 'PEM certificate (chain) served by the Dapr HTTP/gRPC and Layotto gRPC APIs: turns TLS on'))
+    .addOption(new Option('--api-tls-key-file <file>', 'PEM private key of --api-tls-cert-file'))
+    .addOption(new Option('--api-tls-ca-file <file>', 'PEM CA bundle: API clients must present a certificate it signed'))
     .addOption(new Option('--mode <mode>', 'runtime mode').choices(['standalone', 'kubernetes']).default('standalone'))
     .addOption(new Option('-c, --config-file <file>', "Layotto's config.json (components, gRPC listener, app); as `layotto start -c`"))
     .usage('[start [-c config.json]] [options]')
@@ -191,6 +205,8 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
     gracefulShutdownSeconds: o.daprGracefulShutdownSeconds,
     mode: o.mode,
     layottoConfig: layottoFile ? { file: layottoFile, fromCli: LAYOTTO_SETTABLE.filter((k) => cmd.getOptionValueSource(k) === 'cli') } : undefined,
+    mtls: { enabled: o.enableMtls, trustAnchorsFile: o.trustAnchorsFile, certChainFile: o.certChainFile, certKeyFile: o.certKeyFile },
+    apiTls: { certFile: o.apiTlsCertFile, keyFile: o.apiTlsKeyFile, caFile: o.apiTlsCaFile },
     ignored,
   };
 }
