@@ -64,7 +64,8 @@ export interface ProxyInfo {
 /** A local answer that ends the request before it reaches the handler. */
 export interface LocalReply {
   http: { status: number; body: string; contentType?: string; headers?: Record<string, string> };
-  grpc: { code: number; details: string };
+  /** `trailers`: extra status metadata (a `-bin` key takes a Buffer), e.g. grpc-status-details-bin. */
+  grpc: { code: number; details: string; trailers?: Record<string, string | Buffer> };
 }
 
 /** undefined = continue to the next filter. */

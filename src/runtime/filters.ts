@@ -1,6 +1,7 @@
 // The one place that decides which filters every API server runs, and in which order: metrics
-// first (it times the whole exchange, stopped ones included), then tracing, then API logging,
-// then limits. Each feature adds its line here; the servers only run the chain they are given.
+// first (it times the whole exchange, stopped ones included), then tracing, then the API token
+// (daprd checks it after tracing and metrics), then API logging, then limits. Each feature adds its
+// line here; the servers only run the chain they are given.
 import type { Logger } from 'pino';
 import type { Flags } from '../cli/flags';
 import type { RuntimeConfiguration } from '../config/configuration';
@@ -11,6 +12,7 @@ import { apiLogFilter } from '../mesh/filters/api-log';
 import { scoped } from '../observability/logger';
 import { type PipelineContext, pipelineFilters } from './pipeline';
 import { tracingFilter } from '../mesh/filters/tracing';
+import { apiTokenFilter } from '../mesh/filters/api-token';
 import { tracing } from '../core/trace';
 
 export interface FilterChainContext {
@@ -20,15 +22,18 @@ export interface FilterChainContext {
   namespace: string;
   log: Logger;
   metrics?: SidecarMetrics;
+  /** DAPR_API_TOKEN: every API call must carry it (unset or empty: no authentication, as daprd). */
+  apiToken?: string;
   /** Middleware components, Layotto's stream_filters and how to resolve metadata: the limits' input. */
   middleware?: Pick<PipelineContext, 'components' | 'streamFilters' | 'properties'>;
 }
 
 export async function buildFilterChain(ctx: FilterChainContext): Promise<FilterChain> {
   const filters: (Filter | undefined)[] = [
-    // metrics, tracing, api logging, limits: one line each, in this order
+    // metrics, tracing, api token, api logging, limits: one line each, in this order
     ctx.metrics?.filter,
     tracing() ? tracingFilter() : undefined, // the provider was built from config.tracing at startup
+    ctx.apiToken ? apiTokenFilter(ctx.apiToken) : undefined,
     apiLogging(ctx),
     ...(ctx.middleware ? await pipelineFilters({ ...ctx, ...ctx.middleware, log: scoped(ctx.log, 'dapr.runtime.middleware') }) : []), // rate limits
   ];

@@ -22,7 +22,7 @@ import { Downstream, exchange } from './exchange';
 import { endToEnd, first, type HeaderMap, headerMap, outgoing } from './headers';
 import { toApp, toSidecar } from './metadata';
 import { anyOf } from '../../core/signals';
-import { ProxyError } from './status';
+import { ProxyError, trailersOnly } from './status';
 import { Upstreams } from './upstreams';
 
 const { status } = grpc;
@@ -40,9 +40,21 @@ export interface GrpcProxyOptions {
   replayLimit?: number;
   /** Largest gRPC message either way (--max-body-size, as daprd's proxy holds calls to it; 0: no limit). */
   maxMessageBytes?: number;
+  /**
+   * Runs first on every call the app makes on the Dapr gRPC port (the API token, as daprd's stream
+   * interceptors run before its proxy handler): a refusal is the caller's answer.
+   */
+  admit?: (h: HeaderMap) => Refusal | undefined;
   /** How long connecting to a target may take (default 5 s). */
   connectTimeoutMs?: number;
   log?: Logger;
+}
+
+/** A status the proxy answers with instead of proxying; `trailers` may carry -bin values. */
+export interface Refusal {
+  code: number;
+  details: string;
+  trailers?: Record<string, string | Buffer>;
 }
 
 /** Where the streams come from: the app (the Dapr gRPC port) or other sidecars (the internal port). */
@@ -70,8 +82,14 @@ export class GrpcProxy {
     // The app names its target with dapr-app-id; a sidecar also stamps dapr-callee-app-id, which
     // the internal port goes by first (daprd reads the callee header first on both).
     const keys = from === 'app' ? ['dapr-app-id', 'dapr-callee-app-id'] : ['dapr-callee-app-id', 'dapr-app-id'];
+    const admit = from === 'app' ? this.opts.admit : undefined;
     divertUnknownMethods(server, (stream, _headers, raw) => {
       const h = headerMap(raw);
+      const refused = admit?.(h);
+      if (refused) {
+        new Downstream(stream).respondOnly({ ...trailersOnly(refused.code, refused.details), ...binary(refused.trailers) });
+        return true;
+      }
       const id = keys.map((k) => first(h, k)).find((v) => v !== undefined && v !== '');
       if (id === undefined) return false; // grpc-js answers UNIMPLEMENTED, as before
       void this.proxy(stream, h, id, from);
@@ -215,4 +233,11 @@ function answerFailure(down: Downstream, e: unknown, log?: Logger): void {
   if (err instanceof BodyNotReplayableError) return down.fail(status.FAILED_PRECONDITION, `failed to proxy request: ${err.message}`);
   log?.warn(`gRPC proxy: ${errMessage(err)}`);
   down.fail(status.INTERNAL, `failed to proxy request: ${errMessage(err)}`);
+}
+
+/** Status metadata as HTTP/2 header values: Buffers (the -bin keys) in base64. */
+function binary(trailers: Refusal['trailers']): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(trailers ?? {})) out[k] = typeof v === 'string' ? v : v.toString('base64');
+  return out;
 }

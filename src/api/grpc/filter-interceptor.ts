@@ -9,6 +9,14 @@ import type { Api, Exchange } from '../../mesh/filter';
 const sizes = new WeakMap<object, number>();
 const sizeOf = (msg: unknown): number => (typeof msg === 'object' && msg !== null ? (sizes.get(msg) ?? 0) : 0);
 
+/** A local reply's extra status metadata. */
+function trailersOf(trailers: Record<string, string | Buffer> | undefined): grpc.Metadata | undefined {
+  if (!trailers) return undefined;
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(trailers)) md.set(k, v);
+  return md;
+}
+
 /** The interceptors for a server of one API: none when no filter applies to it. */
 export function filterInterceptors(chain: FilterChain | undefined, api: Api): grpc.ServerInterceptor[] {
   if (!chain || chain.isEmpty(api)) return [];
@@ -52,7 +60,7 @@ function filterInterceptor(chain: FilterChain, api: Api): grpc.ServerInterceptor
                 chain.request(ex).then(
                   (verdict) => {
                     if (!verdict) return inContext(() => proceed(md));
-                    call.sendStatus({ code: verdict.grpc.code, details: verdict.grpc.details });
+                    call.sendStatus({ code: verdict.grpc.code, details: verdict.grpc.details, metadata: trailersOf(verdict.grpc.trailers) });
                   },
                   (e: unknown) => call.sendStatus({ code: grpc.status.INTERNAL, details: `filter failed: ${(e as Error)?.message ?? e}` }),
                 );
