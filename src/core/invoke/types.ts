@@ -23,6 +23,18 @@ export interface InvokeRequest {
   length?: number;
   /** google.protobuf.Any type_url of the data when a gRPC caller sent one (passed on to gRPC apps). */
   dataTypeUrl?: string;
+  /**
+   * Callee side, with mTLS on: who called, from the SPIFFE ID of the calling sidecar's verified
+   * certificate (unlike dapr-caller-app-id, a header any caller can write). Unset without mTLS.
+   */
+  callerIdentity?: CallerIdentity;
+}
+
+/** A calling sidecar's SPIFFE ID, spiffe://<trustDomain>/ns/<namespace>/<appId>, in parts. */
+export interface CallerIdentity {
+  appId: string;
+  namespace: string;
+  trustDomain: string;
 }
 
 export interface InvokeResponse {
