@@ -107,6 +107,8 @@ export interface ClusterSnapshot {
   appId?: string;
   endpoints: EndpointSnapshot[];
   stats: { requests: number; active: number; retries: number; timeouts: number; ejections: number; noHealthy: number; breakerOpen: boolean };
+  /** Every endpoint is unhealthy or ejected: calls answer NoHealthyUpstreamError (where Envoy would panic-route). */
+  noHealthyEndpoints?: boolean;
 }
 
 /** Named policies of the loaded Resiliency resources, for ResiliencyRefConfig (spec.policies). */

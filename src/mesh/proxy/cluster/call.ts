@@ -1,0 +1,178 @@
+// One downstream request through a cluster: pick, attempt, judge the outcome, and maybe try again
+// on another endpoint, all under the whole-request deadline. The attempt gets one AbortSignal that
+// fires on the deadline, the per-try timeout or the downstream going away; it must settle soon
+// after (rejecting). A result the cluster does not return is discard()ed. The common case (no
+// retries, no breaker) costs one AbortController and the deadline's timer.
+import { BrokenCircuitError, type CircuitBreakerPolicy, CircuitState, type IBackoff } from 'cockatiel';
+import type { Member } from './endpoint';
+import { classifyStatus, type Outcome, toUpstreamError } from './outcome';
+import type { Plans } from './plan';
+import {
+  type AttemptResult,
+  type CallPolicy,
+  type Endpoint,
+  type FailureKind,
+  NoHealthyUpstreamError,
+  UpstreamError,
+  UpstreamOpenCircuitError,
+  UpstreamTimeoutError,
+} from './types';
+
+export interface CallStats {
+  requests: number;
+  retries: number;
+  timeouts: number;
+  noHealthy: number;
+}
+
+export interface CallHost {
+  readonly name: string;
+  readonly stats: CallStats;
+  readonly plans: Plans;
+  pick(exclude?: ReadonlySet<Endpoint>): Member | undefined;
+  /** Counts an attempt's outcome against its endpoint (failures, outlier detection). */
+  record(m: Member, o: Outcome): void;
+}
+
+export type Attempt<T> = (ep: Endpoint, signal: AbortSignal) => Promise<AttemptResult<T>>;
+
+/** A failure answer carried through the breaker so that it counts, then handed back. */
+class FailedAnswer<T> {
+  constructor(readonly result: AttemptResult<T>) {}
+}
+
+const downstreamGone = (): UpstreamError => new UpstreamError('reset', 'the downstream request went away');
+
+export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: CallPolicy): Promise<T> {
+  const stats = host.stats;
+  stats.requests++;
+  const down = policy.signal;
+  if (down?.aborted) throw downstreamGone();
+  const plan = host.plans.for(policy);
+  let ep = host.pick();
+  if (ep === undefined) {
+    stats.noHealthy++;
+    throw new NoHealthyUpstreamError(host.name);
+  }
+  let ctl = new AbortController();
+  let ended: 'deadline' | 'downstream' | undefined;
+  let perTryFired = false;
+  let wake: (() => void) | undefined;
+  const stop = (why: 'deadline' | 'downstream'): void => {
+    ended = why;
+    ctl.abort(why === 'deadline' ? new UpstreamTimeoutError(policy.timeoutMs) : down!.reason);
+    wake?.();
+  };
+  const deadline = policy.timeoutMs > 0 ? setTimeout(stop, policy.timeoutMs, 'deadline') : undefined;
+  const onDown = down ? () => stop('downstream') : undefined;
+  if (onDown) down!.addEventListener('abort', onDown);
+  try {
+    let tried: Set<Endpoint> | undefined;
+    let backoff: IBackoff<unknown> | undefined;
+    let result: AttemptResult<T> | undefined;
+    let failure: unknown;
+    for (let n = 0; ; n++) {
+      result = undefined;
+      failure = undefined;
+      const perTry =
+        plan.perTryMs > 0
+          ? setTimeout(() => {
+              perTryFired = true;
+              ctl.abort(new UpstreamError('timeout', `per-try timeout after ${plan.perTryMs}ms`));
+            }, plan.perTryMs)
+          : undefined;
+      ep.active++;
+      ep.requests++;
+      let broken = false;
+      try {
+        result = plan.breaker ? await throughBreaker(plan.breaker, attempt, ep, ctl.signal, down) : await attempt(ep, ctl.signal);
+      } catch (e) {
+        if (e instanceof FailedAnswer) result = e.result as AttemptResult<T>;
+        else if (e instanceof BrokenCircuitError) broken = true;
+        else failure = e;
+      } finally {
+        ep.active--;
+        if (perTry) clearTimeout(perTry);
+      }
+      if (broken) {
+        ep.requests--; // it never ran
+        throw new UpstreamOpenCircuitError(host.name);
+      }
+      if (ended !== undefined) {
+        result?.discard();
+        if (ended === 'downstream') throw downstreamGone();
+        host.record(ep, 'timeout');
+        stats.timeouts++;
+        throw new UpstreamTimeoutError(policy.timeoutMs);
+      }
+      let outcome: Outcome;
+      if (perTryFired) {
+        // Even an answer that made it as the timer fired was cut off: the signal it streams under is aborted.
+        result?.discard();
+        result = undefined;
+        outcome = 'timeout';
+        failure = new UpstreamTimeoutError(plan.perTryMs);
+        stats.timeouts++;
+      } else if (result !== undefined) {
+        outcome = classifyStatus(result.status, result.protocol);
+      } else {
+        failure = toUpstreamError(failure);
+        outcome = (failure as UpstreamError).kind;
+      }
+      host.record(ep, outcome);
+
+      const retry = plan.retry;
+      if (retry === undefined || n >= retry.attempts) break;
+      // A body that cannot be sent twice allows a retry only when nothing was sent.
+      if (!policy.replayable && outcome !== 'connect-failure') break;
+      if (!(result !== undefined ? retry.onAnswer(result.status, result.protocol) : retry.onError(outcome as FailureKind))) break;
+      if (plan.breaker?.state === CircuitState.Open) break;
+      (tried ??= new Set()).add(ep);
+      const next = host.pick(tried) ?? host.pick();
+      if (next === undefined) break;
+      result?.discard();
+      result = undefined;
+      stats.retries++;
+      backoff = backoff === undefined ? retry.backoff.next(undefined) : backoff.next(undefined);
+      if (backoff.duration > 0) {
+        const ms = backoff.duration;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+      if (ended === 'downstream') throw downstreamGone();
+      if (ended === 'deadline') {
+        stats.timeouts++;
+        throw new UpstreamTimeoutError(policy.timeoutMs);
+      }
+      if (ctl.signal.aborted) ctl = new AbortController();
+      perTryFired = false;
+      ep = next;
+    }
+    if (result !== undefined) return result.value;
+    throw failure;
+  } finally {
+    if (deadline) clearTimeout(deadline);
+    if (onDown) down!.removeEventListener('abort', onDown);
+  }
+}
+
+/** One attempt under the breaker: errors and server-failure answers count against it. */
+function throughBreaker<T>(breaker: CircuitBreakerPolicy, attempt: Attempt<T>, ep: Endpoint, signal: AbortSignal, down: AbortSignal | undefined): Promise<AttemptResult<T> | undefined> {
+  return breaker.execute(async () => {
+    let r: AttemptResult<T>;
+    try {
+      r = await attempt(ep, signal);
+    } catch (e) {
+      if (down?.aborted) return undefined; // the client left: not the endpoint's failure
+      throw e;
+    }
+    if (classifyStatus(r.status, r.protocol) !== 'ok') throw new FailedAnswer(r);
+    return r;
+  });
+}
