@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { connect } from 'node:net';
 import { InMemoryStateStore } from '../../components/state/in-memory';
 import { ComponentStore } from '../../components/store';
 import { type Core, createCore } from '../../core';
@@ -126,6 +127,21 @@ describe('Dapr HTTP server: health, metadata, shutdown, fallback, server-wide ru
     expect(r.status).toBe(400);
     expect(r.json().errorCode).toBe('ERR_BAD_REQUEST');
     expect(r.body).not.toMatch(/FST_/);
+  });
+
+  it("answers what node's parser refuses as Go's net/http does: plain text, connection closed", async () => {
+    await call('/v1.0/healthz');
+    const { port } = app.server.address() as { port: number };
+    const raw = (bytes: string) =>
+      new Promise<string>((resolve) => {
+        let out = '';
+        const s = connect(port, '127.0.0.1', () => s.write(bytes));
+        s.on('data', (d) => (out += d));
+        s.on('close', () => resolve(out));
+      });
+    // A control character in a header value, and headers past node's limit.
+    expect(await raw('GET /v1.0/healthz HTTP/1.1\r\nhost: x\r\nx-a: a\rb\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+    expect(await raw(`GET /v1.0/healthz HTTP/1.1\r\nhost: x\r\nx-a: ${'a'.repeat(20000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n[^]*\r\n\r\n431 Request Header Fields Too Large$/);
   });
 
   it('turns an unexpected exception into 500 {"errorCode":"ERROR"} without a stack', async () => {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../../core';
 import type { FilterChain } from '../../mesh/chain';
 import { readBody } from './body';
+import { goClientError } from './client-error';
 import { sendError } from './errors';
 import { inExchangeContext, installFilterChain } from './filters';
 import { invokeHandler } from './invoke';
@@ -37,6 +38,7 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
     frameworkErrors: (err, _req, reply) => {
       sendError(reply, err, maxBodySize);
     },
+    clientErrorHandler: goClientError,
   });
 
   installFilterChain(app, opts.chain);
