@@ -1,12 +1,14 @@
 // The Configuration resource (`--config <file>`, kind: Configuration). Only what the runtime acts
-// on so far is read: spec.secrets.scopes, spec.nameResolution and spec.tracing. Other spec keys are
-// accepted and ignored; a malformed file stops startup with file:line, like a bad component manifest.
+// on is read (secrets.scopes, nameResolution, pipelines, tracing, metrics, logging, accessControl,
+// mtls); other spec keys are accepted and ignored; a malformed file stops startup with file:line,
+// like a bad component manifest.
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { ManifestError } from '../runtime/loader';
 import { type TracingConfig, tracingSchema } from './tracing';
 import { type LoggingConfig, loggingSchema, type MetricsConfig, metricsSchema } from './observability';
+import { type AccessControlConfig, accessControlSchema } from './access-control';
 
 const secretScopeSchema = z.object({
   storeName: z.string().min(1, 'must not be empty'),
@@ -57,6 +59,7 @@ const configurationSchema = z.object({
       metrics: metricsSchema.nullish(),
       metric: metricsSchema.nullish(),
       logging: loggingSchema.nullish(),
+      accessControl: accessControlSchema.nullish(),
       // daprd reads the rest (workloadCertTTL, allowedClockSkew, sentryAddress…) for Sentry, which this sidecar has none of.
       mtls: z.object({ enabled: z.boolean().optional() }).loose().nullish(),
     })
@@ -77,6 +80,8 @@ export interface RuntimeConfiguration {
   /** spec.metrics (or legacy spec.metric) and spec.logging of the last file that has them. */
   metrics?: MetricsConfig;
   logging?: LoggingConfig;
+  /** spec.accessControl of the last file that has one; unset = calls from other sidecars all allowed. */
+  accessControl?: AccessControlConfig;
   /** spec.mtls.enabled of the last file that sets it (--enable-mtls wins over it). */
   mtlsEnabled?: boolean;
 }
@@ -88,6 +93,7 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
   const pipelines: Pick<RuntimeConfiguration, 'httpPipeline' | 'grpcPipeline'> = {};
   let tracing: TracingConfig | undefined;
   let observability: Pick<RuntimeConfiguration, 'metrics' | 'logging'> = {};
+  let accessControl: AccessControlConfig | undefined;
   let mtlsEnabled: boolean | undefined;
   for (const file of files) {
     let text: string;
@@ -130,8 +136,9 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
       const metrics = parsed.data.spec.metrics ?? parsed.data.spec.metric;
       if (metrics) observability = { ...observability, metrics };
       if (parsed.data.spec.logging) observability = { ...observability, logging: parsed.data.spec.logging };
+      if (parsed.data.spec.accessControl) accessControl = parsed.data.spec.accessControl;
       if (parsed.data.spec.mtls?.enabled !== undefined) mtlsEnabled = parsed.data.spec.mtls.enabled;
     }
   }
-  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines, ...(tracing ? { tracing } : {}), ...observability, ...(mtlsEnabled !== undefined ? { mtlsEnabled } : {}) };
+  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines, ...(tracing ? { tracing } : {}), ...observability, ...(accessControl ? { accessControl } : {}), ...(mtlsEnabled !== undefined ? { mtlsEnabled } : {}) };
 }
