@@ -1,10 +1,10 @@
-import { AccessControl, type AccessControlSpec, type AppPolicySpec, callerFromHeaders, matches, normalizeOperation } from './acl';
+import { AccessControl, type AccessControlSpec, type AppPolicySpec, callerFromHeaders, callerOf, matches, normalizeOperation } from './acl';
 
 const seg = (p: string) => (p.startsWith('/') ? p.slice(1) : p).split('/');
 const match = (pattern: string, path: string) => matches(seg(pattern), seg(path));
 
 const policy = (p: Partial<AppPolicySpec>): AppPolicySpec => ({ appId: 'x', defaultAction: '', trustDomain: 'public', namespace: 'default', operations: [], ...p });
-const caller = (appId: string, o: { namespace?: string; trustDomain?: string } = {}) => ({ appId, namespace: o.namespace ?? 'default', trustDomain: o.trustDomain ?? 'public', verified: false });
+const caller = (appId: string, o: { namespace?: string; trustDomain?: string } = {}) => ({ appId, namespace: o.namespace ?? 'default', trustDomain: o.trustDomain ?? 'public' });
 const acl = (spec: AccessControlSpec, http = true) => AccessControl.from(spec, http)!;
 
 describe('operation patterns (daprd ACL trie)', () => {
@@ -123,8 +123,14 @@ describe('access control decisions (daprd IsOperationAllowedByAccessControlPolic
 
 describe('the caller named by the calling sidecar', () => {
   it("takes the last dapr-caller-app-id and -namespace (the sidecar's own stamp), default namespace, this trust domain", () => {
-    expect(callerFromHeaders({ 'dapr-caller-app-id': ['spoof', 'x'], 'dapr-caller-namespace': ['prod'] }, 'td')).toEqual({ appId: 'x', namespace: 'prod', trustDomain: 'td', verified: false });
-    expect(callerFromHeaders({ 'dapr-caller-app-id': ['x'] }, 'public')).toEqual({ appId: 'x', namespace: 'default', trustDomain: 'public', verified: false });
+    expect(callerFromHeaders({ 'dapr-caller-app-id': ['spoof', 'x'], 'dapr-caller-namespace': ['prod'] }, 'td')).toEqual({ appId: 'x', namespace: 'prod', trustDomain: 'td' });
+    expect(callerFromHeaders({ 'dapr-caller-app-id': ['x'] }, 'public')).toEqual({ appId: 'x', namespace: 'default', trustDomain: 'public' });
     expect(callerFromHeaders({}, 'public')).toBeUndefined();
+  });
+
+  it('a verified identity (mTLS) wins over the headers', () => {
+    const verified = { appId: 'v', namespace: 'ns', trustDomain: 'td' };
+    expect(callerOf({ headers: { 'dapr-caller-app-id': ['spoof'] }, callerIdentity: verified }, 'public')).toBe(verified);
+    expect(callerOf({ headers: { 'dapr-caller-app-id': ['x'] } }, 'public')?.appId).toBe('x');
   });
 });

@@ -1,18 +1,10 @@
 // Service invocation access control (daprd's pkg/acl), from the Configuration's spec.accessControl
 // and checked by the callee sidecar before a call from another sidecar reaches its app. The caller
-// is who its peer certificate proves (mTLS), else who the calling sidecar says it is
-// (dapr-caller-app-id): daprd, lacking a certificate, knows no caller and applies only the global
-// default; taking the sidecar's word lets per-app policies work without mTLS too.
-import type { Headers } from './types';
-
-/** Who made a call: an app id in a namespace and trust domain. */
-export interface CallerIdentity {
-  appId: string;
-  namespace: string;
-  trustDomain: string;
-  /** True when a verified peer certificate names it; false when only the calling sidecar's metadata does. */
-  verified: boolean;
-}
+// is who its peer certificate proves (mTLS: InvokeRequest.callerIdentity), else who the calling
+// sidecar says it is (dapr-caller-app-id): daprd, lacking a certificate, knows no caller and
+// applies only the global default; taking the sidecar's word lets per-app policies work without
+// mTLS too, as far as the network lets only sidecars reach the internal port.
+import type { CallerIdentity, Headers, InvokeRequest } from './types';
 
 /** spec.accessControl as written (policies: undefined when absent, which daprd tells apart from []). */
 export interface AccessControlSpec {
@@ -190,5 +182,9 @@ export function normalizeOperation(op: string): string {
 export function callerFromHeaders(h: Headers, trustDomain: string): CallerIdentity | undefined {
   const appId = h['dapr-caller-app-id']?.at(-1);
   if (!appId) return undefined;
-  return { appId, namespace: h['dapr-caller-namespace']?.at(-1) || DEFAULT_NAMESPACE, trustDomain, verified: false };
+  return { appId, namespace: h['dapr-caller-namespace']?.at(-1) || DEFAULT_NAMESPACE, trustDomain };
 }
+
+/** Who made a call that reached this sidecar: the verified identity (mTLS), else the calling sidecar's word. */
+export const callerOf = (req: Pick<InvokeRequest, 'headers' | 'callerIdentity'>, trustDomain: string): CallerIdentity | undefined =>
+  req.callerIdentity ?? callerFromHeaders(req.headers, trustDomain);

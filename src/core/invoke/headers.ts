@@ -45,12 +45,17 @@ export function withTrace(h: Headers, t: TraceContext): Headers {
   return t.tracestate ? { ...rest, traceparent: [t.traceparent], tracestate: [t.tracestate] } : { ...rest, traceparent: [t.traceparent] };
 }
 
-/** dapr-caller-app-id / dapr-callee-app-id, set by the calling sidecar whatever the caller sent. */
-export const withAppIds = (h: Headers, caller: string, callee: string): Headers => ({
-  ...h,
-  'dapr-caller-app-id': [caller],
-  'dapr-callee-app-id': [callee],
-});
+/**
+ * dapr-caller-app-id / dapr-callee-app-id (and, towards another sidecar, dapr-caller-namespace when
+ * this sidecar has one), set by the calling sidecar whatever the caller sent: the callee's access
+ * control reads them.
+ */
+export function withAppIds(h: Headers, caller: string, callee: string, namespace = ''): Headers {
+  const { 'dapr-caller-namespace': _sent, ...rest } = h;
+  const out: Headers = { ...rest, 'dapr-caller-app-id': [caller], 'dapr-callee-app-id': [callee] };
+  if (namespace) out['dapr-caller-namespace'] = [namespace];
+  return out;
+}
 
 let host: { address: string; name: string } | undefined;
 

@@ -15,6 +15,7 @@ import { currentTrace, describeCurrentSpan } from '../trace';
 import { normalizeMethod } from './method';
 import { ReplayableBody } from './replay';
 import type { InvokeRequest, InvokeResponse, Invoker } from './types';
+import { type AccessControl, callerOf } from './acl';
 
 export type * from './types';
 export type { HttpEndpoint } from './external';
@@ -42,6 +43,9 @@ function policyEndpoint(target: Target, id: string, method: string): string {
   return target.baseUrl !== undefined ? `${id}:${target.baseUrl}` : `${id}/${method}`;
 }
 
+/** A sidecar transport failure with gRPC code PERMISSION_DENIED (7). */
+const isPermissionDenied = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 7;
+
 /** Throws a failure status (HTTP outside 200-399, a gRPC app's non-OK code) with the answer, its body read. */
 async function failureAsError(res: InvokeResponse): Promise<InvokeResponse> {
   const code = res.grpc ? res.grpc.code : res.status;
@@ -57,6 +61,7 @@ export class InvokeCore {
   private remote?: RemoteInvokers;
   private resiliency: Resiliency;
   private readonly replayLimit: number;
+  private acl?: AccessControl;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -78,6 +83,21 @@ export class InvokeCore {
 
   setResiliency(resiliency: Resiliency): void {
     this.resiliency = resiliency;
+  }
+
+  /** Configuration spec.accessControl for calls other sidecars send here (undefined: all allowed). */
+  setAccessControl(acl: AccessControl | undefined): void {
+    this.acl = acl;
+  }
+
+  /**
+   * The callee's access control for a call another sidecar sent (daprd's callLocalValidateACL):
+   * undefined when allowed, else the denial its transport answers as PermissionDenied.
+   */
+  authorize(req: Pick<InvokeRequest, 'method' | 'verb' | 'headers' | 'callerIdentity'>): string | undefined {
+    if (!this.acl) return undefined;
+    const d = this.acl.check({ caller: callerOf(req, this.acl.trustDomain), operation: req.method, verb: req.verb });
+    return d.allowed ? undefined : d.message;
   }
 
   /** Invokes `req.method` on `req.appId`; rejects with ERR_DIRECT_INVOKE when the target cannot answer. */
@@ -122,7 +142,9 @@ export class InvokeCore {
     } catch (e) {
       body.discard();
       if (e instanceof StatusCodeError && e.response) return e.response as InvokeResponse;
-      throw isRuntimeError(e) ? e : new RuntimeError('DIRECT_INVOKE', id, errMessage(e));
+      if (isRuntimeError(e)) throw e;
+      // The callee's access control said no (gRPC PERMISSION_DENIED from its sidecar): daprd answers HTTP 403.
+      throw new RuntimeError(isPermissionDenied(e) ? 'DIRECT_INVOKE_FORBIDDEN' : 'DIRECT_INVOKE', id, errMessage(e));
     }
   }
 
@@ -158,7 +180,7 @@ export class InvokeCore {
     const h = withTraceContext(forwardedHeaders(req.headers));
     if (target.kind === 'external') return h;
     if (target.kind === 'local') return withAppIds(h, this.ctx.appId, this.ctx.appId);
-    return withForwarded(withAppIds(h, this.ctx.appId, target.id));
+    return withForwarded(withAppIds(h, this.ctx.appId, target.id, this.ctx.namespace));
   }
 
   private async invokerFor(target: Target, id: string): Promise<Invoker> {
