@@ -52,9 +52,22 @@ describe('component processor', () => {
     expect((await run(comp('p', 'crypto.dapr.localstorage'))).store.list()).toHaveLength(0);
   });
 
-  it('ignoreErrors lets startup continue past a failing component', async () => {
-    const { store } = await run(comp('s', 'state.nosuch', '  ignoreErrors: true\n') + '---\n' + comp('ok', 'state.in-memory'));
+  it('ignoreErrors lets startup continue past a failing component, and lists it as skipped with the reason', async () => {
+    const { store, p } = await run(comp('s', 'state.nosuch', '  ignoreErrors: true\n') + '---\n' + comp('ok', 'state.in-memory'));
     expect(store.list().map((c) => c.name)).toEqual(['ok']);
+    expect(p.skipped).toEqual([{ kind: 'state', name: 's', type: 'state.nosuch', reason: expect.stringMatching(/^couldn't find component type state\.nosuch\/v1/) }]);
+  });
+
+  it('ignoreErrors also covers an init that fails (backend down): skipped, not retried', async () => {
+    const md = '  - {name: redisHost, value: "127.0.0.1:1"}\n  - {name: dialTimeout, value: 200ms}\n';
+    const { store, p } = await run(comp('r', 'state.redis', '  ignoreErrors: true\n', md));
+    expect(store.count('state')).toBe(0);
+    expect(p.skipped).toEqual([{ kind: 'state', name: 'r', type: 'state.redis', reason: expect.stringMatching(/^component r \(state\.redis\/v1\) failed to initialize: .*127\.0\.0\.1:1/) }]);
+  });
+
+  it('without ignoreErrors an init that fails stops startup, naming the component and the backend', async () => {
+    const md = '  - {name: redisHost, value: "127.0.0.1:1"}\n  - {name: dialTimeout, value: 200ms}\n';
+    await expect(run(comp('r', 'state.redis', '', md))).rejects.toThrow(/c\.yaml:\d+: spec: component r \(state\.redis\/v1\) failed to initialize: .*error connecting to redis at 127\.0\.0\.1:1/);
   });
 
   it('refuses duplicate names of one kind', async () => {

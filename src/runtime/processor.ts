@@ -14,6 +14,7 @@ import { ManifestError } from './loader';
 import { MetadataResolveError, resolveMetadata, type SecretResolver } from './metadata';
 
 const DEFAULT_INIT_TIMEOUT_MS = 5000;
+const CLOSE_AFTER_FAILED_INIT_MS = 2000;
 
 /** spec.type prefixes this build serves, and the Dapr/Layotto ones that later issues add. */
 const KIND_BY_PREFIX: Record<string, Kind> = { state: 'state', hello: 'hello', secretstores: 'secretstores', lock: 'lock', configuration: 'configuration', sequencer: 'sequencer', pubsub: 'pubsub', bindings: 'bindings', file: 'file' };
@@ -29,6 +30,14 @@ export interface ProcessorOptions {
   metrics?: Pick<ComponentMetrics, 'componentLoaded' | 'componentInitFailed'>;
 }
 
+/** A component left out by ignoreErrors: its kind (spec.type's prefix), name, type and why. */
+export interface SkippedComponent {
+  kind: string;
+  name: string;
+  type: string;
+  reason: string;
+}
+
 export class ComponentProcessor {
   /** secretKeyRef over the secret stores loaded so far (daprd resolves with the store itself, no scopes). */
   readonly secretResolver: SecretResolver = {
@@ -40,6 +49,12 @@ export class ComponentProcessor {
       return data[key]!;
     },
   };
+
+  /**
+   * Components skipped because their init failed under ignoreErrors. daprd logs and skips them for
+   * good (no retry, not in /v1.0/metadata); the actuator's readiness reports them DOWN with the reason.
+   */
+  readonly skipped: SkippedComponent[] = [];
 
   constructor(
     private readonly store: ComponentStore,
@@ -57,7 +72,11 @@ export class ComponentProcessor {
         await this.apply(item);
       } catch (e) {
         if (!item.manifest.spec.ignoreErrors) throw e;
-        this.opts.log.warn({ component: item.manifest.metadata.name }, `ignoring component error (ignoreErrors): ${(e as Error).message}`);
+        const { name } = item.manifest.metadata;
+        const { type } = item.manifest.spec;
+        const reason = e instanceof ManifestError ? e.reason : (e as Error).message;
+        this.skipped.push({ kind: type.slice(0, type.indexOf('.')).toLowerCase(), name, type, reason });
+        this.opts.log.warn({ component: name }, `ignoring component error (ignoreErrors), component ${name} is not loaded and not retried: ${(e as Error).message}`);
       }
     }
   }
@@ -119,7 +138,8 @@ export class ComponentProcessor {
     try {
       await withTimeout(instance.init(meta), timeoutMs, `init did not finish within ${m.spec.initTimeout ?? '5s'}`);
     } catch (e) {
-      await instance.close().catch(() => undefined);
+      // Bounded: a component whose backend hangs may hang its close too, and startup must go on (or fail).
+      await withTimeout(instance.close(), CLOSE_AFTER_FAILED_INIT_MS, 'close timed out').catch(() => undefined);
       this.opts.metrics?.componentInitFailed(m.spec.type, name, 'init');
       const field = e instanceof ComponentConfigError && e.field ? `spec.metadata.${e.field}` : 'spec';
       const line = e instanceof ComponentConfigError && e.field ? lineOfMetadata(item, e.field) : item.line;

@@ -28,6 +28,7 @@ import { filteredServer } from '../api/grpc/filter-interceptor';
 import type { FilterChain } from '../mesh/chain';
 import type { Api } from '../mesh/filter';
 import { buildFilterChain } from './filters';
+import { grpcTokenGuard } from '../mesh/filters/api-token';
 import { createMetrics } from '../observability/metrics';
 import { buildTracing } from '../observability/tracing/provider';
 import { traceComponent } from '../observability/tracing/components';
@@ -59,6 +60,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     { secretScopes: config.secrets.scopes, log: scoped(log, 'dapr.runtime.pubsub'), inputBindingsLog: scoped(log, 'dapr.runtime.processor.binding'), resiliency },
   );
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
+  const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor'), metrics: metrics.components });
   // Layotto's actuator starts first, so its probes say INIT while components load.
   const actuator = flags.actuator.port === 0 ? undefined : await startActuator({
     port: flags.actuator.port,
@@ -68,21 +70,22 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     log,
     isLive: () => passes(() => core.metadata.checkOutboundHealth()),
     isReady: () => passes(() => core.metadata.checkHealth()),
-    probes: componentProbes(components),
+    probes: componentProbes(components, () => processor.skipped),
   });
   if (actuator) log.info(`Actuator is running on port ${actuator.port}`);
 
-  const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor'), metrics: metrics.components });
   core.lifecycle.setReapply(componentReapplier(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor') }));
   core.pubsub.subscriber.setDeclarative(declarativeSubscriptions(loaded.subscriptions, flags.appId));
   for (const e of loaded.ignored) log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
+  const apiToken = process.env.DAPR_API_TOKEN || undefined;
+  if (apiToken) log.info('Enabled token authentication on the HTTP and gRPC API servers');
   let chain: FilterChain;
   try {
     await processor.applyAll(loaded.components);
     core.invoke.external.setEndpoints(await resolveHttpEndpoints(loaded.httpEndpoints, components, flags.appId, scoped(log, 'dapr.runtime.invoke')));
     // After the components: middleware metadata may take secrets from the secret stores.
     const middleware = { components: loaded.components, streamFilters: layotto?.streamFilters, properties: (item: LoadedComponent) => processor.properties(item) };
-    chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware, metrics });
+    chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware, metrics, apiToken });
   } catch (e) {
     await processor.closeAll();
     await tracing?.shutdown();
@@ -94,7 +97,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   let internal: SidecarToSidecar | undefined;
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   let metricsServer: HttpServer | undefined;
-  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, log: scoped(log, 'dapr.runtime.grpc.proxy') });
+  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });

@@ -13,7 +13,8 @@ const schema = z.object({
   enableTLS: z.stringbool().default(false),
   redisMaxRetries: z.coerce.number().int().min(0).default(3),
   dialTimeout: durationMs().default(5000),
-  readTimeout: durationMs().optional(),
+  /** Per-command deadline; go-redis's default (3 s) when unset, so a stalled server fails calls instead of hanging them. */
+  readTimeout: durationMs().default(3000),
   /** Default TTL for every write without its own ttlInSeconds. */
   ttlInSeconds: z.coerce.number().int().min(-1).optional(),
 });

@@ -27,6 +27,12 @@ export async function connectRedis(cfg: RedisConfig, what: string): Promise<Redi
   client.on('error', (e: Error) => {
     lastError = e;
   });
+  // connectTimeout covers only the TCP connect: a server that accepts and never answers (a
+  // partition, a stalled proxy) would leave the handshake waiting, so dialTimeout bounds it all.
+  const deadline = setTimeout(() => {
+    lastError = new Error(`no answer within ${cfg.dialTimeout} ms (dialTimeout)`);
+    client.disconnect();
+  }, cfg.dialTimeout);
   try {
     await client.connect();
     await client.ping();
@@ -34,6 +40,8 @@ export async function connectRedis(cfg: RedisConfig, what: string): Promise<Redi
     // After a refused connect the client has already ended; disconnect() then would arm a timer.
     if (client.status !== 'end') client.disconnect();
     throw new Error(`${what}: error connecting to redis at ${cfg.host}:${cfg.port}: ${(lastError ?? (e as Error)).message}`);
+  } finally {
+    clearTimeout(deadline);
   }
   connected = true;
   return client;
@@ -48,6 +56,8 @@ export async function pingRedis(client: Redis): Promise<void> {
 /** QUIT politely; a connection that is already broken is just dropped. */
 export async function closeRedis(client: Redis | undefined): Promise<void> {
   if (!client) return;
+  // QUIT would wait in the offline queue for a reconnect that may never come.
+  if (client.status !== 'ready') return void client.disconnect();
   try {
     await client.quit();
   } catch {

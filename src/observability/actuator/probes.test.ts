@@ -1,3 +1,5 @@
+import { ComponentStore } from '../../components/store';
+import { componentProbes } from './components';
 import { CachedProbes, type Probe } from './probes';
 
 describe('CachedProbes', () => {
@@ -43,5 +45,13 @@ describe('CachedProbes', () => {
     await probes.check();
     await probes.check();
     expect(pings).toBe(2);
+  });
+});
+
+describe('componentProbes', () => {
+  it('adds an always-DOWN probe per component skipped under ignoreErrors', async () => {
+    const skipped = [{ kind: 'state', name: 'cache', reason: 'error connecting to redis at 127.0.0.1:1' }];
+    const r = await new CachedProbes(componentProbes(new ComponentStore(), () => skipped), { timeoutMs: 50, cacheMs: 0 }).check();
+    expect(r).toEqual({ 'state-cache': { status: 'DOWN', details: { reason: 'not loaded (init failed; ignoreErrors): error connecting to redis at 127.0.0.1:1' } } });
   });
 });
