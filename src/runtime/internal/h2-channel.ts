@@ -2,9 +2,10 @@
 // gRPC's length-prefixed messages written and read by hand. grpc-js's client stack (resolving,
 // retrying, load-balancing and subchannel calls, filters) cost about 40% of a hop's CPU on a
 // profile; this speaks the same wire protocol, so the callee is any gRPC server (ours or daprd's).
-import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type SecureClientSessionOptions } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { rstStatus } from '../../api/grpc-proxy/status';
+import { tlsFailure } from '../../security/mtls';
 import { decodeGrpcMessage, messageReader } from './grpc-frames';
 import { TransportError } from './wire';
 
@@ -13,6 +14,8 @@ export interface ChannelOptions {
   maxMessageBytes: number;
   /** How long a new session may take to connect before calls fail UNAVAILABLE. */
   connectTimeoutMs: number;
+  /** Mutual TLS towards the callee (mtlsClientOptions); unset: plain HTTP/2 (h2c). */
+  tls?: SecureClientSessionOptions;
 }
 
 /** One gRPC call on a stream: frame messages out, get them back parsed, then the status. */
@@ -52,7 +55,7 @@ export class H2Channel {
       this.drop(session); // out of stream ids, or closing: the next call opens a new session
       throw new TransportError(status.UNAVAILABLE, `cannot start a call on ${this.address}: ${(e as Error).message}`);
     }
-    follow(stream, this.opts.maxMessageBytes, handlers);
+    follow(stream, session, this.opts.maxMessageBytes, handlers);
     return stream;
   }
 
@@ -64,7 +67,8 @@ export class H2Channel {
 
   private open(): Promise<ClientHttp2Session> {
     return new Promise((resolve, reject) => {
-      const session = connect(`http://${this.address}`, { settings: { enablePush: false } });
+      const tls = this.opts.tls;
+      const session = tls ? connect(`https://${this.address}`, { settings: { enablePush: false }, ...tls }) : connect(`http://${this.address}`, { settings: { enablePush: false } });
       const timer = setTimeout(() => fail(`no connection to ${this.address} within ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs);
       const fail = (why: string) => {
         clearTimeout(timer);
@@ -77,7 +81,10 @@ export class H2Channel {
         session.unref(); // an idle channel must not keep the process alive
         resolve(session);
       });
-      session.on('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ECONNREFUSED' ? `cannot connect to ${this.address}` : e.message));
+      session.on('error', (e: NodeJS.ErrnoException) => {
+        lostWith.set(session, e); // the calls on it say why they ended
+        fail(e.code === 'ECONNREFUSED' ? `cannot connect to ${this.address}` : tls ? `mTLS handshake with ${this.address} failed: ${tlsFailure(e)}` : e.message);
+      });
       // A session the server is done with takes no new calls; the ones on it finish.
       session.once('goaway', () => this.drop(session));
       session.once('close', () => this.drop(session));
@@ -94,8 +101,11 @@ export class H2Channel {
   }
 }
 
+/** Why a session failed, when it did. */
+const lostWith = new WeakMap<ClientHttp2Session, NodeJS.ErrnoException>();
+
 /** Reads a call's response: headers, messages across DATA chunks, then the status in the trailers. */
-function follow(stream: ClientHttp2Stream, max: number, h: CallHandlers): void {
+function follow(stream: ClientHttp2Stream, session: ClientHttp2Session, max: number, h: CallHandlers): void {
   let done = false;
   const end = (code: number, details: string) => {
     if (done) return;
@@ -110,7 +120,9 @@ function follow(stream: ClientHttp2Stream, max: number, h: CallHandlers): void {
     end(Number(code), decodeGrpcMessage(hd['grpc-message']));
     return true;
   };
+  let answered = false;
   stream.once('response', (hd) => {
+    answered = true;
     const httpStatus = Number(hd[':status']);
     if (httpStatus !== 200) {
       stream.close(h2.NGHTTP2_CANCEL);
@@ -135,10 +147,18 @@ function follow(stream: ClientHttp2Stream, max: number, h: CallHandlers): void {
       },
     }),
   );
+  let failure: NodeJS.ErrnoException | undefined;
   stream.once('close', () => {
     if (done) return;
-    if (stream.rstCode !== undefined && stream.rstCode !== h2.NGHTTP2_NO_ERROR) end(rstStatus(stream.rstCode), `stream closed with RST_STREAM code ${stream.rstCode}`);
+    const lost = failure ?? lostWith.get(session);
+    // TLS 1.3: a callee refusing this sidecar's certificate says so after the handshake, on the first call.
+    if (lost?.code?.startsWith('ERR_SSL')) end(status.UNAVAILABLE, `connection error: the sidecar refused the mTLS connection: ${tlsFailure(lost)}`);
+    // node resets the streams of a lost connection with CANCEL: that is the connection's failure, not a cancellation.
+    else if (stream.rstCode !== undefined && stream.rstCode !== h2.NGHTTP2_NO_ERROR && !session.destroyed) end(rstStatus(stream.rstCode), `stream closed with RST_STREAM code ${stream.rstCode}`);
+    else if (lost) end(status.UNAVAILABLE, `connection error: ${lost.message}`);
+    // A callee that does not trust this sidecar's certificate closes the connection without a word (node does).
+    else if (session.encrypted && !answered) end(status.UNAVAILABLE, 'connection error: the sidecar closed the mTLS connection before answering (does it trust this sidecar\'s certificate?)');
     else end(status.UNAVAILABLE, 'the connection to the sidecar closed before the call ended');
   });
-  stream.on('error', () => undefined); // 'close' reports it
+  stream.on('error', (e) => (failure = e)); // 'close' reports it
 }

@@ -10,6 +10,7 @@ import type { NameResolutionConfig } from '../../config/configuration';
 import type * as grpc from '@grpc/grpc-js';
 import type { FilterChain } from '../../mesh/chain';
 import type { Invoker, ResolvedAddress } from '../../core/invoke/types';
+import type { Mtls } from '../../security/mtls';
 import { RemoteInvoker } from './remote';
 import { InternalServer } from './server';
 
@@ -30,6 +31,8 @@ export interface SidecarToSidecarOptions {
   prepareServer?: (server: grpc.Server) => void;
   /** The filters every call on the internal server passes through. */
   chain?: FilterChain;
+  /** Mutual TLS both ways (--enable-mtls); unset: plain HTTP/2. */
+  mtls?: Mtls;
   log: Logger;
 }
 
@@ -46,9 +49,9 @@ export interface SidecarToSidecar {
 }
 
 export async function startSidecarToSidecar(o: SidecarToSidecarOptions): Promise<SidecarToSidecar> {
-  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local, prepare: o.prepareServer, chain: o.chain });
+  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local, prepare: o.prepareServer, chain: o.chain, mtls: o.mtls });
   const port = await server.start();
-  o.log.info(`Internal gRPC server is running on ${server.host}:${port}`);
+  o.log.info(`Internal gRPC server is running on ${server.host}:${port}${o.mtls ? ' (mTLS)' : ''}`);
 
   const explicit = o.nameResolution?.component;
   const component = explicit || (o.mode === 'kubernetes' ? 'kubernetes' : 'sqlite');
@@ -83,7 +86,7 @@ export async function startSidecarToSidecar(o: SidecarToSidecarOptions): Promise
     o.log.warn(`${why}; invoking other apps is unavailable`);
   }
 
-  const remote = resolver ? new RemoteInvoker({ resolver, ownPort: port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024) }) : undefined;
+  const remote = resolver ? new RemoteInvoker({ resolver, ownPort: port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), mtls: o.mtls }) : undefined;
   let stopping: Promise<void> | undefined;
   return {
     port,

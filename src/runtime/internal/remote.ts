@@ -14,6 +14,7 @@ import type { NameResolver, ResolveRequest } from '../../components/nameresoluti
 import { SERVICE_INVOCATION, serviceInvocationDefinition } from './protos';
 import { H2Channel } from './h2-channel';
 import { frame } from './grpc-frames';
+import { type Mtls, mtlsClientOptions } from '../../security/mtls';
 import { traceMetadata } from './trace-metadata';
 import { CHUNK_BYTES, fromWireResponse, handedOn, pieces, toWireRequest, TransportError, type WirePayload, type WireRequest, type WireResponse } from './wire';
 
@@ -33,6 +34,8 @@ export interface RemoteInvokerOptions {
   maxMessageBytes: number;
   /** How long a new channel may take to connect before the call fails UNAVAILABLE. */
   connectTimeoutMs?: number;
+  /** Mutual TLS: present this sidecar's certificate, accept only the target app's (by SPIFFE ID). */
+  mtls?: Mtls;
 }
 
 export class RemoteInvoker {
@@ -54,26 +57,32 @@ export class RemoteInvoker {
     this.channels.clear();
   }
 
-  private channel(address: string): H2Channel {
+  /** The channel under `key`: the address, or with mTLS address and app (the callee's identity is checked per session). */
+  private channel(key: string, address: string, target: ResolveRequest): H2Channel {
     if (this.closed) throw new TransportError(status.UNAVAILABLE, 'the sidecar is shutting down');
-    let c = this.channels.get(address);
-    if (!c) this.channels.set(address, (c = new H2Channel(address, { maxMessageBytes: this.opts.maxMessageBytes, connectTimeoutMs: this.opts.connectTimeoutMs ?? 5000 })));
+    let c = this.channels.get(key);
+    if (!c) {
+      const mtls = this.opts.mtls;
+      const tls = mtls && mtlsClientOptions(mtls, { appId: target.id, namespace: target.namespace });
+      this.channels.set(key, (c = new H2Channel(address, { maxMessageBytes: this.opts.maxMessageBytes, connectTimeoutMs: this.opts.connectTimeoutMs ?? 5000, ...(tls ? { tls } : {}) })));
+    }
     return c;
   }
 
   /** Drops a channel that failed to connect; the resolver forgets the address too. */
-  private teardown(target: ResolveRequest, to: ResolvedAddress, address: string): void {
-    const c = this.channels.get(address);
-    this.channels.delete(address);
+  private teardown(target: ResolveRequest, to: ResolvedAddress, key: string): void {
+    const c = this.channels.get(key);
+    this.channels.delete(key);
     c?.close();
     this.opts.resolver.evict?.(target, to);
   }
 
   private async call(target: ResolveRequest, to: ResolvedAddress, req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
     const address = joinHostPort(to.host, to.port);
-    const res = exchange(this.channel(address), req, signal);
+    const key = this.opts.mtls ? `${address}|${target.namespace}/${target.id}` : address;
+    const res = exchange(this.channel(key, address, target), req, signal);
     res.catch((e) => {
-      if (e instanceof TransportError && e.code === status.UNAVAILABLE) this.teardown(target, to, address);
+      if (e instanceof TransportError && e.code === status.UNAVAILABLE) this.teardown(target, to, key);
     });
     return res;
   }

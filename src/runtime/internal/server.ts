@@ -14,7 +14,11 @@ import { serviceInvocationDefinition } from './protos';
 import { fromWireRequest, toWireResponse, type WireRequest, type WireResponse } from './wire';
 import { CALL_LOCAL_STREAM, CallError, serveCallLocalStream } from './h2-server-call';
 import { divertUnknownMethods } from '../../api/grpc-proxy/grpc-js-hook';
+import { trailersOnly } from '../../api/grpc-proxy/status';
 import { status } from '@grpc/grpc-js';
+import type { CallerIdentity } from '../../core/invoke/types';
+import { type Mtls, mtlsServerCredentials, peerIdentity } from '../../security/mtls';
+import { spiffeIdFromSan } from '../../security/spiffe';
 
 export interface InternalServerOptions {
   appId: string;
@@ -30,6 +34,8 @@ export interface InternalServerOptions {
   prepare?: (server: grpc.Server) => void;
   /** The filters every call passes through. */
   chain?: FilterChain;
+  /** Mutual TLS: callers must present a certificate from the trust bundle with a SPIFFE ID. */
+  mtls?: Mtls;
 }
 
 const fail = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({ code, details });
@@ -81,8 +87,18 @@ export class InternalServer {
     opts.prepare?.(this.server);
     // Installed after `prepare` so it sees the streams first (gRPC proxying diverts the rest).
     divertUnknownMethods(this.server, (stream, headers) => {
+      let caller: CallerIdentity | undefined;
+      if (opts.mtls) {
+        // Every diverted stream (proxied ones too) comes from a caller with a SPIFFE ID, or is refused.
+        const id = peerIdentity(stream.session?.socket);
+        if (typeof id === 'string') {
+          stream.respond(trailersOnly(status.UNAUTHENTICATED, `mTLS: ${id}`), { endStream: true });
+          return true;
+        }
+        caller = id;
+      }
       if (headers[':path'] !== CALL_LOCAL_STREAM) return false;
-      serveCallLocalStream(stream, headers, { maxMessageBytes: opts.maxMessageBytes, chain: opts.chain, handle: (first, body, signal) => this.serveStream(first, body, signal) });
+      serveCallLocalStream(stream, headers, { maxMessageBytes: opts.maxMessageBytes, chain: opts.chain, handle: (first, body, signal) => this.serveStream(first, body, signal, caller) });
       return true;
     });
   }
@@ -92,7 +108,7 @@ export class InternalServer {
     const bind = (port: number) =>
       new Promise<number>((res, rej) => {
         const addr = this.host.includes(':') ? `[${this.host}]:${port}` : `${this.host}:${port}`;
-        this.server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res(bound)));
+        this.server.bindAsync(addr, this.opts.mtls ? mtlsServerCredentials(this.opts.mtls) : grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res(bound)));
       });
     if (this.opts.port !== undefined && this.opts.port !== 0) this.port = await bind(this.opts.port);
     else {
@@ -122,11 +138,17 @@ export class InternalServer {
     let finished = false;
     call.on('cancelled', () => finished || ac.abort());
     try {
+      let caller: CallerIdentity | undefined;
+      if (this.opts.mtls) {
+        const id = spiffeIdFromSan(call.getAuthContext().sslPeerCertificate?.subjectaltname);
+        if (typeof id === 'string') return cb(fail(grpc.status.UNAUTHENTICATED, `mTLS: ${id}`));
+        caller = id;
+      }
       const local = this.invoker();
       const w = call.request;
       if (!w.message) return cb(fail(grpc.status.INVALID_ARGUMENT, 'parsing InternalInvokeRequest error: message is missing'));
       const data = w.message.data?.value ?? Buffer.alloc(0);
-      const res = await this.appCall(local, fromWireRequest(w, this.opts.appId, Readable.from(data.length > 0 ? [data] : [])), ac.signal);
+      const res = await this.appCall(local, withCaller(fromWireRequest(w, this.opts.appId, Readable.from(data.length > 0 ? [data] : [])), caller), ac.signal);
       const body = Buffer.concat(await res.body.toArray());
       finished = true;
       cb(null, toWireResponse(res, body));
@@ -136,14 +158,14 @@ export class InternalServer {
     }
   }
 
-  private serveStream(first: WireRequest, body: Readable, signal: AbortSignal): Promise<InvokeResponse> {
+  private serveStream(first: WireRequest, body: Readable, signal: AbortSignal, caller: CallerIdentity | undefined): Promise<InvokeResponse> {
     let local: Invoker;
     try {
       local = this.invoker();
     } catch (e) {
       return Promise.reject(new CallError(status.INTERNAL, errMessage(e)));
     }
-    return this.appCall(local, fromWireRequest(first, this.opts.appId, body), signal).catch((e) => {
+    return this.appCall(local, withCaller(fromWireRequest(first, this.opts.appId, body), caller), signal).catch((e) => {
       throw new CallError((e as { grpcCode?: number }).grpcCode ?? status.INTERNAL, errMessage(e));
     });
   }
@@ -153,6 +175,12 @@ export class InternalServer {
       throw Object.assign(new Error(`error invoking app channel: ${errMessage(e)}`), { grpcCode: grpc.status.INTERNAL });
     });
   }
+}
+
+/** The verified caller (mTLS) goes with the request to the local app's invocation (its access control reads it). */
+function withCaller<T extends { callerIdentity?: CallerIdentity }>(req: T, caller: CallerIdentity | undefined): T {
+  if (caller) req.callerIdentity = caller;
+  return req;
 }
 
 function toStatus(e: unknown): Partial<grpc.StatusObject> {

@@ -1,0 +1,50 @@
+// TLS on the public APIs (Dapr HTTP, Dapr gRPC, Layotto gRPC): daprd has no such flags, so these
+// are ours: --api-tls-cert-file/--api-tls-key-file serve TLS, --api-tls-ca-file also requires
+// clients to present a certificate signed by that CA. Read once at startup (no reloading).
+import type { SecureContextOptions } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { certificates, checkLeaf, fromFile, privateKey, TlsConfigError } from './pem';
+
+export interface ApiTlsFiles {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+}
+
+export interface ApiTls {
+  cert: Buffer;
+  key: Buffer;
+  /** Client CA: set when clients must present a certificate. */
+  ca?: Buffer;
+}
+
+/** The API TLS material, or undefined when no files are given; a TlsConfigError names the bad file. */
+export function loadApiTls(files: ApiTlsFiles): ApiTls | undefined {
+  const { certFile, keyFile, caFile } = files;
+  if (!certFile && !keyFile) {
+    if (caFile) throw new TlsConfigError('--api-tls-ca-file needs --api-tls-cert-file and --api-tls-key-file (client certificates are checked on TLS connections only)');
+    return undefined;
+  }
+  if (!certFile || !keyFile) throw new TlsConfigError(`--api-tls-${certFile ? 'key' : 'cert'}-file is missing: TLS on the APIs needs both --api-tls-cert-file and --api-tls-key-file`);
+  const certSrc = fromFile('--api-tls-cert-file', certFile);
+  const keySrc = fromFile('--api-tls-key-file', keyFile);
+  checkLeaf(certificates(certSrc)[0]!, privateKey(keySrc), certSrc, keySrc);
+  let ca: Buffer | undefined;
+  if (caFile) {
+    const caSrc = fromFile('--api-tls-ca-file', caFile);
+    certificates(caSrc);
+    ca = Buffer.from(caSrc.pem);
+  }
+  return { cert: Buffer.from(certSrc.pem), key: Buffer.from(keySrc.pem), ...(ca ? { ca } : {}) };
+}
+
+/** Options for node's https/tls servers. */
+export function httpsOptions(tls: ApiTls): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
+  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca };
+}
+
+/** grpc-js server credentials: insecure without TLS, else TLS (checking client certificates with a CA). */
+export function grpcServerCredentials(tls: ApiTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], !!tls.ca);
+}
