@@ -5,7 +5,7 @@
 // Resiliency (targets.apps) applies to calls to other apps as daprd applies it: a unary call runs
 // whole under the policies, its request kept for a retry; a call marked `dapr-stream: true` only
 // for the handshake (finding and connecting to the target).
-import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { OutgoingHttpHeaders, SecureClientSessionOptions, ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -23,7 +23,7 @@ import { endToEnd, first, type HeaderMap, headerMap, outgoing } from './headers'
 import { toApp, toSidecar } from './metadata';
 import { anyOf } from '../../core/signals';
 import { ProxyError, trailersOnly } from './status';
-import { Upstreams } from './upstreams';
+import { type UpstreamTls, Upstreams } from './upstreams';
 
 const { status } = grpc;
 
@@ -47,6 +47,8 @@ export interface GrpcProxyOptions {
   admit?: (h: HeaderMap) => Refusal | undefined;
   /** How long connecting to a target may take (default 5 s). */
   connectTimeoutMs?: number;
+  /** mTLS towards other apps' sidecars: the TLS options that prove this sidecar and check that one. */
+  sidecarTls?: (appId: string, namespace: string) => SecureClientSessionOptions;
   log?: Logger;
 }
 
@@ -138,14 +140,16 @@ export class GrpcProxy {
     if (!locate) throw new ProxyError(status.UNAVAILABLE, 'failed to proxy request: proxy not initialized; daprd startup may be incomplete');
     const policyId = namespace === this.opts.namespace ? appId : `${appId}.${namespace}`;
     const endpoint = `${policyId}:${first(h, ':path') ?? ''}`;
+    const tls = this.opts.sidecarTls && { id: `${namespace}/${appId}`, options: this.opts.sidecarTls(appId, namespace) };
     const call: RemoteCall = {
       down,
       h,
       md: toSidecar(h, { appId: this.opts.appId, namespace: this.opts.namespace }, appId),
+      ...(tls ? { tls } : {}),
       find: async (signal) => {
         try {
           const to = await locate(appId, namespace, signal);
-          return `http://${joinHostPort(to.host, to.port)}`;
+          return `${tls ? 'https' : 'http'}://${joinHostPort(to.host, to.port)}`;
         } catch (e) {
           throw e instanceof NoAddressError ? new ProxyError(status.UNAVAILABLE, `failed to proxy request: couldn't find app ${policyId}: ${e.message}`) : e;
         }
@@ -170,7 +174,7 @@ export class GrpcProxy {
       // A stream may live for long: the policies cover finding and connecting to the target only.
       const origin = await underPolicy(async (stop) => {
         const o = await call.find(stop);
-        await this.upstreams.session(o, stop);
+        await this.upstreams.session(o, stop, call.tls);
         return o;
       });
       return this.forward(call, origin, down.stream, down.gone);
@@ -194,7 +198,7 @@ export class GrpcProxy {
 
   /** One exchange with the target, until the call is over. */
   private async forward(call: Omit<RemoteCall, 'find'>, origin: string, body: Readable, stop: AbortSignal): Promise<void> {
-    const up = await this.upstreams.request(origin, requestHeaders(call.h, call.md, origin), stop);
+    const up = await this.upstreams.request(origin, requestHeaders(call.h, call.md, origin), stop, call.tls);
     const { finished } = await exchange(call.down, up, body, stop, this.opts.maxMessageBytes);
     await finished;
   }
@@ -206,6 +210,8 @@ interface RemoteCall {
   h: HeaderMap;
   /** The metadata for the target. */
   md: HeaderMap;
+  /** mTLS towards the target's sidecar. */
+  tls?: UpstreamTls;
   /** Finds the target sidecar's origin. */
   find: (signal: AbortSignal) => Promise<string>;
 }

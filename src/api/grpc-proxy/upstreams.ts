@@ -1,7 +1,7 @@
 // HTTP/2 client sessions to the proxy's targets (the app's gRPC server, other sidecars' internal
 // ports): one per origin, shared by every call to it, dropped when it closes, fails or is told to
 // go away, so the next call dials afresh.
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, type OutgoingHttpHeaders } from 'node:http2';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { errMessage } from '../../errors/runtime-error';
 import { ProxyError } from './status';
@@ -11,6 +11,12 @@ export interface UpstreamsOptions {
   connectTimeoutMs: number;
 }
 
+/** TLS towards a target that must prove who it is (another sidecar with mTLS): sessions are kept per origin and `id`. */
+export interface UpstreamTls {
+  id: string;
+  options: SecureClientSessionOptions;
+}
+
 export class Upstreams {
   private readonly sessions = new Map<string, ClientHttp2Session>();
   private closed = false;
@@ -18,22 +24,23 @@ export class Upstreams {
   constructor(private readonly opts: UpstreamsOptions) {}
 
   /** A connected session to origin (http://host:port or https://...); UNAVAILABLE when none can be had. */
-  async session(origin: string, signal: AbortSignal): Promise<ClientHttp2Session> {
+  async session(origin: string, signal: AbortSignal, tls?: UpstreamTls): Promise<ClientHttp2Session> {
     if (this.closed) throw new ProxyError(status.UNAVAILABLE, 'the sidecar is shutting down');
-    let s = this.sessions.get(origin);
-    if (!s || s.closed || s.destroyed) s = this.dial(origin);
-    await this.connected(s, origin, signal);
+    const key = tls ? `${origin}|${tls.id}` : origin;
+    let s = this.sessions.get(key);
+    if (!s || s.closed || s.destroyed) s = this.dial(origin, key, tls);
+    await this.connected(s, key, origin, signal);
     return s;
   }
 
   /** Opens a stream; a cached session that turns out to be going away is replaced once. */
-  async request(origin: string, headers: OutgoingHttpHeaders, signal: AbortSignal): Promise<ClientHttp2Stream> {
+  async request(origin: string, headers: OutgoingHttpHeaders, signal: AbortSignal, tls?: UpstreamTls): Promise<ClientHttp2Stream> {
     for (let tries = 0; ; tries++) {
-      const s = await this.session(origin, signal);
+      const s = await this.session(origin, signal, tls);
       try {
         return s.request(headers, { endStream: false });
       } catch (e) {
-        this.drop(origin, s);
+        this.drop(tls ? `${origin}|${tls.id}` : origin, s);
         if (tries > 0) throw new ProxyError(status.UNAVAILABLE, `connection error: ${errMessage(e)}`);
       }
     }
@@ -45,22 +52,22 @@ export class Upstreams {
     this.sessions.clear();
   }
 
-  private dial(origin: string): ClientHttp2Session {
+  private dial(origin: string, key: string, tls?: UpstreamTls): ClientHttp2Session {
     // grpcs apps: daprd does not verify the app's certificate either.
-    const s = connect(origin, origin.startsWith('https:') ? { rejectUnauthorized: false } : {});
-    this.sessions.set(origin, s);
-    s.on('error', () => this.drop(origin, s)); // the calls on it see their streams close
-    s.once('goaway', () => this.drop(origin, s, false));
-    s.once('close', () => this.drop(origin, s, false));
+    const s = connect(origin, tls ? tls.options : origin.startsWith('https:') ? { rejectUnauthorized: false } : {});
+    this.sessions.set(key, s);
+    s.on('error', () => this.drop(key, s)); // the calls on it see their streams close
+    s.once('goaway', () => this.drop(key, s, false));
+    s.once('close', () => this.drop(key, s, false));
     return s;
   }
 
-  private drop(origin: string, s: ClientHttp2Session, destroy = true): void {
-    if (this.sessions.get(origin) === s) this.sessions.delete(origin);
+  private drop(key: string, s: ClientHttp2Session, destroy = true): void {
+    if (this.sessions.get(key) === s) this.sessions.delete(key);
     if (destroy && !s.destroyed) s.destroy();
   }
 
-  private connected(s: ClientHttp2Session, origin: string, signal: AbortSignal): Promise<void> {
+  private connected(s: ClientHttp2Session, key: string, origin: string, signal: AbortSignal): Promise<void> {
     if (!s.connecting && !s.closed && !s.destroyed) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const where = origin.replace(/^https?:\/\//, '');
@@ -76,7 +83,7 @@ export class Upstreams {
       const onClose = () => done(new ProxyError(status.UNAVAILABLE, `connection error: the connection to ${where} closed`));
       const onAbort = () => done(new ProxyError(status.CANCELLED, 'context canceled'));
       const timer = setTimeout(() => {
-        this.drop(origin, s);
+        this.drop(key, s);
         done(new ProxyError(status.UNAVAILABLE, `connection error: no connection to ${where} within ${this.opts.connectTimeoutMs} ms`));
       }, this.opts.connectTimeoutMs);
       if (signal.aborted) return onAbort();
