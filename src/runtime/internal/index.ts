@@ -12,7 +12,7 @@ import type { FilterChain } from '../../mesh/chain';
 import type { Invoker, ResolvedAddress } from '../../core/invoke/types';
 import type { Mtls } from '../../security/mtls';
 import { RemoteInvoker } from './remote';
-import { InternalServer } from './server';
+import { InternalServer, type InternalServerOptions } from './server';
 
 export interface SidecarToSidecarOptions {
   appId: string;
@@ -33,6 +33,8 @@ export interface SidecarToSidecarOptions {
   chain?: FilterChain;
   /** Mutual TLS both ways (--enable-mtls); unset: plain HTTP/2. */
   mtls?: Mtls;
+  /** Access control for calls other sidecars send here (the denial, or undefined when allowed). */
+  authorize?: InternalServerOptions['authorize'];
   log: Logger;
 }
 
@@ -49,7 +51,7 @@ export interface SidecarToSidecar {
 }
 
 export async function startSidecarToSidecar(o: SidecarToSidecarOptions): Promise<SidecarToSidecar> {
-  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local, prepare: o.prepareServer, chain: o.chain, mtls: o.mtls });
+  const server = new InternalServer({ appId: o.appId, host: o.listenAddress, port: o.port, maxMessageBytes: Math.max(o.maxBodySize, 4 * 1024 * 1024), local: o.local, prepare: o.prepareServer, chain: o.chain, mtls: o.mtls, authorize: o.authorize });
   const port = await server.start();
   o.log.info(`Internal gRPC server is running on ${server.host}:${port}${o.mtls ? ' (mTLS)' : ''}`);
 

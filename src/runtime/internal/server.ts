@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import type { InvokeResponse, Invoker } from '../../core/invoke/types';
+import type { InvokeRequest, InvokeResponse, Invoker } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
 import { filteredServer } from '../../api/grpc/filter-interceptor';
 import type { FilterChain } from '../../mesh/chain';
@@ -36,6 +36,8 @@ export interface InternalServerOptions {
   chain?: FilterChain;
   /** Mutual TLS: callers must present a certificate from the trust bundle with a SPIFFE ID. */
   mtls?: Mtls;
+  /** Access control (spec.accessControl): the denial for a call, answered PERMISSION_DENIED; undefined = allowed. */
+  authorize?: (req: InvokeRequest) => string | undefined;
 }
 
 const fail = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({ code, details });
@@ -170,7 +172,9 @@ export class InternalServer {
     });
   }
 
-  private appCall(local: Invoker, req: ReturnType<typeof fromWireRequest>, signal: AbortSignal): Promise<InvokeResponse> {
+  private appCall(local: Invoker, req: InvokeRequest, signal: AbortSignal): Promise<InvokeResponse> {
+    const denied = this.opts.authorize?.(req);
+    if (denied !== undefined) return Promise.reject(Object.assign(new Error(denied), { grpcCode: grpc.status.PERMISSION_DENIED }));
     return local.invoke(req, signal).catch((e) => {
       throw Object.assign(new Error(`error invoking app channel: ${errMessage(e)}`), { grpcCode: grpc.status.INTERNAL });
     });
