@@ -1,7 +1,7 @@
 // How one attempt ended, in the terms outlier detection, breakers and retries reason about (Envoy's
 // split: a 5xx answer, a gateway error 502/503/504, or no answer at all). gRPC answers are judged by
 // the HTTP status Envoy maps their grpc-status to (UNAVAILABLE → 503, DEADLINE_EXCEEDED → 504, ...).
-import { type FailureKind, UpstreamError } from './types';
+import { type FailureKind, UpstreamError, UpstreamTimeoutError } from './types';
 
 export type Outcome = 'ok' | '5xx' | 'gateway' | FailureKind;
 
@@ -27,6 +27,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 /** Whatever an attempt rejected with, as an UpstreamError (the forwarders usually throw one already). */
 export function toUpstreamError(e: unknown): UpstreamError {
   if (e instanceof UpstreamError) return e;
+  if (e instanceof UpstreamTimeoutError) return new UpstreamError('timeout', e.message, e);
   const err = e as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
   const code = typeof err?.code === 'string' ? err.code : typeof err?.cause?.code === 'string' ? err.cause.code : '';
   const kind: FailureKind = CONNECT_CODES.has(code) ? 'connect-failure' : TIMEOUT_CODES.has(code) ? 'timeout' : 'reset';
