@@ -8,6 +8,11 @@ export interface KeyedOptions {
   sweepMs?: number;
   /** Hard cap on live keys; past it, the oldest key is forgotten (admitting it afresh later). */
   maxKeys?: number;
+  /**
+   * Oldest = least recently used rather than first created: a key in use survives a flood of new
+   * ones (at the cost of moving it to the end of the map on every request).
+   */
+  lru?: boolean;
 }
 
 export class KeyedLimiter implements RateLimiter {
@@ -15,6 +20,7 @@ export class KeyedLimiter implements RateLimiter {
   private readonly clock: Clock;
   private readonly sweepMs: number;
   private readonly maxKeys: number;
+  private readonly lru: boolean;
   private lastSweep: number;
 
   constructor(
@@ -24,6 +30,7 @@ export class KeyedLimiter implements RateLimiter {
     this.clock = opts.clock ?? monotonicClock;
     this.sweepMs = opts.sweepMs ?? 10_000;
     this.maxKeys = opts.maxKeys ?? 100_000;
+    this.lru = opts.lru ?? false;
     this.lastSweep = this.clock();
   }
 
@@ -34,6 +41,9 @@ export class KeyedLimiter implements RateLimiter {
     if (!s) {
       if (this.states.size >= this.maxKeys) this.states.delete(this.states.keys().next().value!);
       this.states.set(key, (s = this.create(now)));
+    } else if (this.lru) {
+      this.states.delete(key);
+      this.states.set(key, s);
     }
     return s.take(now);
   }

@@ -97,6 +97,13 @@ describe('KeyedLimiter', () => {
     expect(k.size).toBe(1);
   });
 
+  it('with lru, forgets the least recently used key first', () => {
+    const k = new KeyedLimiter((t) => new TokenBucket(1, 1, t), { clock: () => 0, maxKeys: 2, lru: true });
+    expect([k.take('a'), k.take('b'), k.take('a')]).toEqual([true, true, false]);
+    k.take('c'); // evicts b, used longer ago than a
+    expect(k.take('a')).toBe(false);
+    expect(k.take('b')).toBe(true);
+  });
   it('caps the number of live keys', () => {
     const k = new KeyedLimiter((t) => new TokenBucket(1, 1, t), { clock: () => 0, maxKeys: 3 });
     for (let i = 0; i < 10; i++) k.take(`k${i}`);

@@ -107,6 +107,16 @@ describe('proxy.ratelimit (local token buckets)', () => {
     expect(admitted(() => proxyExchange({ headers: { 'x-id': '4999' } }), 1)).toBe(0);
   });
 
+  it('keeps a key in use through a flood of new ones (least recently used goes first)', async () => {
+    const { filter, admitted } = await stepped({ rules: [{ key: 'header:x-id', rate: 1 }], maxKeys: 50 });
+    const hot = () => proxyExchange({ headers: { 'x-id': 'hot' } });
+    expect(admitted(hot, 1)).toBe(1);
+    for (let i = 0; i < 5000; i++) {
+      filter.onRequest!(proxyExchange({ headers: { 'x-id': String(i) } }));
+      if (i % 10 === 0) expect(admitted(hot, 1)).toBe(0); // still its spent bucket, not a fresh one
+    }
+  });
+
   it('forgets idle keys on its periodic sweep', async () => {
     const { clock, filter } = await stepped({ rules: [{ key: 'client', rate: 100 }] });
     for (let i = 0; i < 200; i++) filter.onRequest!(proxyExchange({ remoteAddress: `10.0.${i >> 8}.${i & 255}` }));

@@ -48,7 +48,7 @@ const schema = z.strictObject({
   shared: z.record(z.string(), redisValue).refine((r) => !!r.redisHost, 'redisHost is required').optional(),
   status: z.number().int().min(400).max(599).default(429),
   body: z.string().default(LOCAL_RATE_LIMITED),
-  /** Per rule: live keys kept at most; past it the oldest is forgotten (a key flood cannot grow memory). */
+  /** Per rule: live keys kept at most; past it the least recently used is forgotten (a key flood cannot grow memory). */
   maxKeys: z.number().int().positive().default(100_000),
 });
 
@@ -110,7 +110,7 @@ export async function createProxyRateLimit(settings: Record<string, unknown>, ct
     } else {
       const perSec = (r.rate * 1000) / r.per;
       const burst = r.burst ?? Math.max(1, r.rate);
-      const keyed = new KeyedLimiter((now) => new TokenBucket(perSec, burst, now), { clock, maxKeys: cfg.maxKeys });
+      const keyed = new KeyedLimiter((now) => new TokenBucket(perSec, burst, now), { clock, maxKeys: cfg.maxKeys, lru: true });
       local.push(keyed);
       limiter = keyed;
     }
