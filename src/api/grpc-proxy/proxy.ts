@@ -49,6 +49,12 @@ export interface GrpcProxyOptions {
   connectTimeoutMs?: number;
   /** mTLS towards other apps' sidecars: the TLS options that prove this sidecar and check that one. */
   sidecarTls?: (appId: string, namespace: string) => SecureClientSessionOptions;
+  /**
+   * Access control for calls to this sidecar's app (daprd checks its ACL on every proxied call it
+   * delivers locally): the denial, answered PERMISSION_DENIED, or undefined when allowed. `headers`
+   * name the caller as the app will see it; `socket` is the connection the call came on.
+   */
+  authorize?: (call: { method: string; headers: HeaderMap; from: ProxyOrigin; socket: unknown }) => string | undefined;
   log?: Logger;
 }
 
@@ -125,13 +131,16 @@ export class GrpcProxy {
     const protocol = app.protocol.toLowerCase();
     if (protocol === 'http' || protocol === 'https') throw new ProxyError(status.INTERNAL, `failed to proxy request: the app speaks ${protocol} (--app-protocol); gRPC proxying needs grpc, grpcs or h2c`);
     const path = first(h, ':path') ?? '';
+    let method: string;
     try {
-      normalizeMethod(path);
+      method = normalizeMethod(path);
     } catch (e) {
       throw new ProxyError(status.INVALID_ARGUMENT, errMessage(e));
     }
     const origin = `${protocol === 'grpcs' ? 'https' : 'http'}://${joinHostPort(app.address, app.port)}`;
     const md = toApp(h, { from, appId: this.opts.appId, namespace: this.opts.namespace, appApiToken: app.apiToken });
+    const denied = this.opts.authorize?.({ method: `/${method}`, headers: md, from, socket: down.stream.session?.socket });
+    if (denied !== undefined) throw new ProxyError(status.PERMISSION_DENIED, denied);
     await this.forward({ down, h, md }, origin, down.stream, down.gone);
   }
 
