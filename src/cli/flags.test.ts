@@ -67,7 +67,21 @@ describe('daprd flags', () => {
     expect(f.ignored).toEqual([]);
   });
 
+  it('reads the front-door limits: daprd read buffer (legacy KB form too), timeouts as durations, caps off by default', () => {
+    expect(parse([]).limits).toEqual({ readBufferSize: 4096, readHeaderTimeoutMs: 10_000, readRequestTimeoutMs: 300_000, keepAliveTimeoutMs: 72_000, maxConnections: 0, maxConcurrentRequests: 0 });
+    const f = parse(['--read-buffer-size', '16Ki', '--read-header-timeout', '500ms', '--read-request-timeout', '2s', '--keep-alive-timeout', '1m', '--max-connections', '100', '--max-concurrent-requests', '50']);
+    expect(f.limits).toEqual({ readBufferSize: 16384, readHeaderTimeoutMs: 500, readRequestTimeoutMs: 2000, keepAliveTimeoutMs: 60_000, maxConnections: 100, maxConcurrentRequests: 50 });
+    expect(f.ignored).toEqual([]);
+    expect(parse(['--dapr-http-read-buffer-size', '16']).limits.readBufferSize).toBe(16384);
+    expect(parse(['--dapr-http-read-buffer-size', '16', '--read-buffer-size', '8Ki']).limits.readBufferSize).toBe(8192);
+    expect(parse(['--read-request-timeout', '0']).limits.readRequestTimeoutMs).toBe(0);
+  });
+
   it.each([
+    [['--read-header-timeout', '10s', '--read-request-timeout', '5s'], /must not be longer than --read-request-timeout/],
+    [['--read-header-timeout', 'soon'], /invalid duration/],
+    [['--max-connections', '-1'], /0 or a positive integer/],
+    [['--read-buffer-size', 'big'], /invalid size/],
     [['--enable-app-health-check', '--app-health-probe-interval', '1', '--app-health-probe-timeout', '1500'], /probe timeouts must be smaller than probe intervals/],
     [['--app-health-threshold', '0'], /positive integer/],
     [['--dapr-http-port', 'abc'], /port number/],

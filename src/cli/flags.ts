@@ -2,6 +2,7 @@
 // flags daprd has but this sidecar does not act on yet are accepted and reported, so existing
 // `daprd ...` command lines keep working.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from '../components/metadata';
 import { parseQuantity } from '../components/quantity';
 
 export type AppProtocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'h2c';
@@ -51,7 +52,24 @@ export interface Flags {
   /** TLS on the Dapr HTTP/gRPC and Layotto gRPC APIs (ours: daprd has none); with a CA, client certificates are required. */
   apiTls: { certFile?: string; keyFile?: string; caFile?: string };
   /** daprd flags given but not acted on yet (reported at startup). */
+  /** Front-door limits of the public API servers (README "Security and limits"). */
+  limits: ServerLimits;
   ignored: string[];
+}
+
+export interface ServerLimits {
+  /** --read-buffer-size (legacy --dapr-http-read-buffer-size, KB): max HTTP request header bytes. */
+  readBufferSize: number;
+  /** --read-header-timeout: ms a client may take to send a request's headers (0: no bound). */
+  readHeaderTimeoutMs: number;
+  /** --read-request-timeout: ms a client may take to send a whole request (0: no bound). */
+  readRequestTimeoutMs: number;
+  /** --keep-alive-timeout: ms an idle HTTP keep-alive connection is kept. */
+  keepAliveTimeoutMs: number;
+  /** --max-connections: open connections per API server (0: no cap). */
+  maxConnections: number;
+  /** --max-concurrent-requests: calls in progress across the API servers (0: no cap). */
+  maxConcurrentRequests: number;
 }
 
 const port = (name: string) => (v: string) => {
@@ -86,8 +104,6 @@ const ACCEPTED_UNUSED = [
   'dapr-public-port',
   'dapr-public-listen-address',
   'profile-port',
-  'read-buffer-size',
-  'dapr-http-read-buffer-size',
   'unix-domain-socket',
   'dapr-block-shutdown-duration',
   'allowed-origins',
@@ -102,6 +118,20 @@ const ACCEPTED_UNUSED = [
   'actors-disseminate-timeout',
 ];
 const ACCEPTED_UNUSED_BOOL = ['enable-profiling', 'app-ssl', 'wait'];
+
+const nonNegative = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be 0 or a positive integer.`);
+  return Number(v);
+};
+
+/** A Go duration ("500ms", "10s", "1m30s") or plain seconds, in ms. */
+const duration = (v: string) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
 
 const positive = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive integer.`);
@@ -140,6 +170,13 @@ export function buildCommand(): Command {
     .addOption(new Option('--enable-api-logging [bool]', 'log every API call (overrides Configuration logging.apiLogging)').argParser(bool))
     .addOption(new Option('--max-body-size <size>', 'max request/response body size, e.g. 4Mi').argParser(quantity).default(4 * 1024 * 1024, '4Mi'))
     .addOption(new Option('--dapr-http-max-request-size <mb>', 'legacy: max request body size in MB').argParser(int))
+    .addOption(new Option('--read-buffer-size <size>', 'max size of HTTP request headers, e.g. 16Ki').argParser(quantity).default(4 * 1024, '4Ki'))
+    .addOption(new Option('--dapr-http-read-buffer-size <kb>', 'legacy: max size of HTTP request headers in KB').argParser(nonNegative('--dapr-http-read-buffer-size')))
+    .addOption(new Option('--read-header-timeout <duration>', 'time a client may take to send request headers (0: no bound)').argParser(duration).default(10_000, '10s'))
+    .addOption(new Option('--read-request-timeout <duration>', 'time a client may take to send a whole request, body included (0: no bound)').argParser(duration).default(300_000, '5m'))
+    .addOption(new Option('--keep-alive-timeout <duration>', 'idle time after which an HTTP keep-alive connection is closed').argParser(duration).default(72_000, '72s'))
+    .addOption(new Option('--max-connections <n>', 'open connections per API server; more are closed at once (0: no cap)').argParser(nonNegative('--max-connections')).default(0))
+    .addOption(new Option('--max-concurrent-requests <n>', 'API calls in progress at once; more are refused with 503 / UNAVAILABLE (0: no cap)').argParser(nonNegative('--max-concurrent-requests')).default(0))
     .addOption(new Option('--dapr-graceful-shutdown-seconds <s>', 'grace period for in-flight requests on shutdown').argParser(int).default(5))
     .addOption(new Option('--enable-mtls [bool]', 'mutual TLS between sidecars (default: Configuration spec.mtls.enabled)').argParser(bool))
     .addOption(new Option('--trust-anchors-file <file>', 'PEM trust bundle for sidecar mTLS (or env DAPR_TRUST_ANCHORS_FILE / DAPR_TRUST_ANCHORS)'))
@@ -170,6 +207,11 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
   const ignored = [...ACCEPTED_UNUSED, ...ACCEPTED_UNUSED_BOOL].filter((n) => o[camel(n)] !== undefined);
   const legacyMb = o.daprHttpMaxRequestSize as number | undefined;
   const maxBodySizeFromFlag = cmd.getOptionValueSource('maxBodySize') === 'cli';
+  if (o.readRequestTimeout > 0 && o.readHeaderTimeout > o.readRequestTimeout) {
+    cmd.error('error: --read-header-timeout must not be longer than --read-request-timeout');
+  }
+  const legacyReadKb = o.daprHttpReadBufferSize as number | undefined;
+  const readBufferFromFlag = cmd.getOptionValueSource('readBufferSize') === 'cli';
   if (o.enableAppHealthCheck && o.appHealthProbeTimeout > o.appHealthProbeInterval * 1000) {
     cmd.error('error: app health checks probe timeouts must be smaller than probe intervals');
   }
@@ -207,6 +249,14 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
     layottoConfig: layottoFile ? { file: layottoFile, fromCli: LAYOTTO_SETTABLE.filter((k) => cmd.getOptionValueSource(k) === 'cli') } : undefined,
     mtls: { enabled: o.enableMtls, trustAnchorsFile: o.trustAnchorsFile, certChainFile: o.certChainFile, certKeyFile: o.certKeyFile },
     apiTls: { certFile: o.apiTlsCertFile, keyFile: o.apiTlsKeyFile, caFile: o.apiTlsCaFile },
+    limits: {
+      readBufferSize: !readBufferFromFlag && legacyReadKb !== undefined ? legacyReadKb * 1024 : o.readBufferSize,
+      readHeaderTimeoutMs: o.readHeaderTimeout,
+      readRequestTimeoutMs: o.readRequestTimeout,
+      keepAliveTimeoutMs: o.keepAliveTimeout,
+      maxConnections: o.maxConnections,
+      maxConcurrentRequests: o.maxConcurrentRequests,
+    },
     ignored,
   };
 }

@@ -29,6 +29,8 @@ export const ERRORS = {
   MALFORMED_REQUEST_DATA: row('ERR_MALFORMED_REQUEST_DATA', 500, Grpc.INTERNAL, "can't serialize request data field: %s"),
   BODY_TOO_LARGE: row('ERR_BODY_READ', 413, Grpc.RESOURCE_EXHAUSTED, 'request body too large: %s'),
   BODY_READ: row('ERR_BODY_READ', 400, Grpc.INVALID_ARGUMENT, 'failed to read request body: %s'),
+  // Ours (daprd has no such cap): --max-concurrent-requests refused a call; retry later.
+  TOO_MANY_IN_FLIGHT: row('ERR_TOO_MANY_REQUESTS', 503, Grpc.UNAVAILABLE, 'too many requests in progress: %s'),
   API_UNIMPLEMENTED: row('ERR_API_UNIMPLEMENTED', 501, Grpc.UNIMPLEMENTED, '%s is not implemented'),
   INTERNAL: row('ERR_INTERNAL', 500, Grpc.INTERNAL, '%s'),
   UNKNOWN: row('ERROR', 500, Grpc.UNKNOWN, '%s'),

@@ -1,7 +1,7 @@
 // The one place that decides which filters every API server runs, and in which order: metrics
 // first (it times the whole exchange, stopped ones included), then tracing, then the API token
-// (daprd checks it after tracing and metrics), then API logging, then limits. Each feature adds its
-// line here; the servers only run the chain they are given.
+// (daprd checks it after tracing and metrics), then the in-flight cap, then API logging, then
+// limits. Each feature adds its line here; the servers only run the chain they are given.
 import type { Logger } from 'pino';
 import type { Flags } from '../cli/flags';
 import type { RuntimeConfiguration } from '../config/configuration';
@@ -13,6 +13,7 @@ import { scoped } from '../observability/logger';
 import { type PipelineContext, pipelineFilters } from './pipeline';
 import { tracingFilter } from '../mesh/filters/tracing';
 import { apiTokenFilter } from '../mesh/filters/api-token';
+import { concurrencyFilter } from '../mesh/filters/concurrency';
 import { tracing } from '../core/trace';
 
 export interface FilterChainContext {
@@ -30,10 +31,11 @@ export interface FilterChainContext {
 
 export async function buildFilterChain(ctx: FilterChainContext): Promise<FilterChain> {
   const filters: (Filter | undefined)[] = [
-    // metrics, tracing, api token, api logging, limits: one line each, in this order
+    // metrics, tracing, api token, in-flight cap, api logging, limits: one line each, in this order
     ctx.metrics?.filter,
     tracing() ? tracingFilter() : undefined, // the provider was built from config.tracing at startup
     ctx.apiToken ? apiTokenFilter(ctx.apiToken) : undefined,
+    ctx.flags.limits.maxConcurrentRequests > 0 ? concurrencyFilter(ctx.flags.limits.maxConcurrentRequests) : undefined,
     apiLogging(ctx),
     ...(ctx.middleware ? await pipelineFilters({ ...ctx, ...ctx.middleware, log: scoped(ctx.log, 'dapr.runtime.middleware') }) : []), // rate limits
   ];

@@ -6,6 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildDaprHttpServer } from '../api/dapr-http/server';
+import { goClientError } from '../api/dapr-http/client-error';
+import { applyHttpLimits, type HttpLimits, httpServerOptions } from '../api/dapr-http/limits';
+import { capConnections, grpcServerLimits } from '../api/grpc/limits';
 import { addDaprService } from '../api/dapr-grpc/service';
 import { addLayottoServices } from '../api/layotto-grpc/service';
 import { ComponentStore } from '../components/store';
@@ -98,19 +101,19 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   let metricsServer: HttpServer | undefined;
   const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, log: scoped(log, 'dapr.runtime.grpc.proxy') });
-  const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain }), extraHttp: [], grpc: [] };
+  const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
-    for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort));
+    for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort, flags.limits));
     log.info(`HTTP server is running on port ${flags.daprHttpPort}`);
-    servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags.maxBodySize, { chain, api: 'dapr-grpc' }, (s) => {
+    servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags, { chain, api: 'dapr-grpc' }, (s) => {
       addDaprService(s, core);
       grpcProxy.attach(s, 'app'); // calls for the apps' own gRPC services (dapr-app-id)
     }));
     log.info(`gRPC server is running on port ${flags.daprGrpcPort}`);
     if (flags.layottoGrpcPort !== 0) {
       // config.json's runtime listener names its own host; layotto.streamFilters are that listener's filters.
-      servers.grpc.push(await startGrpc(layotto?.listener ? [layotto.listener.host] : hosts, flags.layottoGrpcPort, flags.maxBodySize, { chain, api: 'layotto-grpc' }, (s) => addLayottoServices(s, core)));
+      servers.grpc.push(await startGrpc(layotto?.listener ? [layotto.listener.host] : hosts, flags.layottoGrpcPort, flags, { chain, api: 'layotto-grpc' }, (s) => addLayottoServices(s, core)));
       log.info(`Layotto gRPC server is running on port ${flags.layottoGrpcPort}`);
     }
     internal = await startSidecarToSidecar({
@@ -206,21 +209,26 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   return { core, stop, stopped };
 }
 
-function listenHttp(app: FastifyInstance, host: string, port: number): Promise<HttpServer> {
-  const server = createServer((req, res) => app.routing(req, res));
+/** A further listener of the same fastify app (--dapr-listen-addresses), under the same limits. */
+function listenHttp(app: FastifyInstance, host: string, port: number, limits: HttpLimits): Promise<HttpServer> {
+  const server = createServer(httpServerOptions(limits), (req, res) => app.routing(req, res));
+  applyHttpLimits(server, limits);
+  server.on('clientError', goClientError);
   return new Promise((res, rej) => {
     server.once('error', rej);
     server.listen(port, host, () => res(server));
   });
 }
 
-async function startGrpc(hosts: string[], port: number, maxBytes: number, filters: { chain: FilterChain; api: Api }, register: (s: grpc.Server) => void): Promise<grpc.Server> {
-  const server = filteredServer({ 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes }, filters.chain, filters.api);
+async function startGrpc(hosts: string[], port: number, flags: Pick<Flags, 'maxBodySize' | 'limits'>, filters: { chain: FilterChain; api: Api }, register: (s: grpc.Server) => void): Promise<grpc.Server> {
+  const limits = grpcServerLimits(flags.limits);
+  const server = filteredServer({ ...limits.options, interceptors: limits.interceptors, 'grpc.max_receive_message_length': flags.maxBodySize, 'grpc.max_send_message_length': flags.maxBodySize }, filters.chain, filters.api);
   register(server);
   for (const host of hosts) {
     const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     await new Promise<void>((res, rej) => server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res())));
   }
+  capConnections(server, flags.limits.maxConnections);
   return server;
 }
 

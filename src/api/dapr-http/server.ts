@@ -9,6 +9,7 @@ import { readBody } from './body';
 import { goClientError } from './client-error';
 import { sendError } from './errors';
 import { inExchangeContext, installFilterChain } from './filters';
+import { applyHttpLimits, type HttpLimits, httpServerOptions } from './limits';
 import { invokeHandler } from './invoke';
 import { daprHttpEndpoints } from './routes';
 
@@ -18,6 +19,8 @@ export interface DaprHttpOptions {
   logger?: Logger;
   /** The filters every request passes through (metrics, tracing, API logging, limits). */
   chain?: FilterChain;
+  /** Header size, slow-client timeouts and the connection cap (node's defaults when absent). */
+  limits?: HttpLimits;
 }
 
 /** type/subtype[;params]: what fastify accepts before it will hand a body to a parser. */
@@ -39,7 +42,9 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
       sendError(reply, err, maxBodySize);
     },
     clientErrorHandler: goClientError,
+    ...(opts.limits && { http: httpServerOptions(opts.limits) }),
   });
+  if (opts.limits) applyHttpLimits(app.server, opts.limits);
 
   installFilterChain(app, opts.chain);
 

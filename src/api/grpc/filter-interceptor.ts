@@ -120,11 +120,11 @@ export function measureMessages(server: grpc.Server): void {
   };
 }
 
-/** grpc.Server options plus the chain's interceptor; measures messages when there is one. */
+/** grpc.Server options plus the chain's interceptor (after those in `options`); measures messages when there is one. */
 export function filteredServer(options: grpc.ServerOptions, chain: FilterChain | undefined, api: Api): grpc.Server {
   const interceptors = filterInterceptors(chain, api);
   if (interceptors.length === 0) return new grpc.Server(options);
-  const server = new grpc.Server({ ...options, interceptors });
+  const server = new grpc.Server({ ...options, interceptors: [...(options.interceptors ?? []), ...interceptors] });
   measureMessages(server);
   return server;
 }
