@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { offer, steadyRate } from '../helpers/load';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { requireService } from '../../test/services';
 import { sleep } from '../../test/wait';
@@ -27,54 +28,6 @@ function configFile(spec: string): string {
   return file;
 }
 const httpPipeline = (name = 'ratelimit') => configFile(`  httpPipeline:\n    handlers:\n    - name: ${name}\n      type: middleware.http.ratelimit\n`);
-
-interface Outcome {
-  at: number;
-  status: number;
-}
-
-/**
- * Offers `rps` GETs per second to each pool for `ms`, paced in small batches, and records when each
- * answer came back relative to the start. At most `maxInFlight` per pool are outstanding: a sidecar
- * slower than the offered rate (a busy 2-core box) then sees its own top speed instead of a queue
- * that outlives the test.
- */
-async function offer(pools: Pool[], path: string, rps: number, ms: number, maxInFlight = 48): Promise<Outcome[]> {
-  const out: Outcome[] = [];
-  const pending: Promise<void>[] = [];
-  const inFlight = pools.map(() => 0);
-  const start = performance.now();
-  let sent = 0;
-  for (let now = 0; now < ms; now = performance.now() - start) {
-    const due = Math.floor((now / 1000) * rps);
-    for (; sent < due; sent++) {
-      pools.forEach((pool, i) => {
-        if (inFlight[i]! >= maxInFlight) return;
-        inFlight[i]!++;
-        const done = (status: number) => {
-          inFlight[i]!--;
-          out.push({ at: performance.now() - start, status });
-        };
-        pending.push(pool.request({ method: 'GET', path }).then(async (r) => (await r.body.dump(), done(r.statusCode)), () => done(0)));
-      });
-    }
-    await sleep(5);
-  }
-  await Promise.all(pending);
-  return out;
-}
-
-/**
- * Admitted answers per second over 3 s of saturation: from 1 s after the first refusal (the
- * initial burst is spent by then and the limit is what holds requests back) on.
- */
-function steadyRate(o: Outcome[]): number {
-  const first = Math.min(...o.filter((x) => x.status === 429).map((x) => x.at));
-  const from = first + 1000;
-  const to = from + 3000;
-  expect(Math.max(...o.map((x) => x.at))).toBeGreaterThanOrEqual(to);
-  return o.filter((x) => x.at >= from && x.at < to && x.status !== 429).length / 3;
-}
 
 describe('middleware.http.ratelimit on the Dapr HTTP API', () => {
   let sc: Sidecar;
