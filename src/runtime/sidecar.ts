@@ -22,6 +22,7 @@ import { type LoadedComponent, loadResources } from './loader';
 import { ComponentProcessor } from './processor';
 import { declarativeSubscriptions } from './subscriptions';
 import { type SidecarToSidecar, startSidecarToSidecar } from './internal';
+import { accessControlHooks } from './access-control';
 import { createAppChannel, healthChecked } from '../app-channel';
 import { resolveHttpEndpoints } from './http-endpoints';
 import { GrpcProxy } from '../api/grpc-proxy/proxy';
@@ -100,7 +101,8 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   let internal: SidecarToSidecar | undefined;
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   let metricsServer: HttpServer | undefined;
-  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, log: scoped(log, 'dapr.runtime.grpc.proxy') });
+  const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'));
+  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, authorize: acl.proxy, log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
@@ -128,6 +130,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       local: () => (flags.appPort ? metrics.received({ invoke: (req, signal) => core.invoke.callLocal(req, signal) }) : undefined),
       prepareServer: (s) => grpcProxy.attach(s, 'sidecar'),
       chain,
+      authorize: acl.internal,
       log: scoped(log, 'dapr.runtime.internal'),
     });
     const remote = internal.remote;
