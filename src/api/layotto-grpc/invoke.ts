@@ -59,6 +59,8 @@ async function invokeService(invoke: InvokeCore, call: grpc.ServerUnaryCall<Layo
     if (deadline.aborted) throw new InvokeStatus(grpc.status.DEADLINE_EXCEEDED, `invoke timed out after ${timeoutMs}ms`);
     // Layotto reports a failed call as UNAVAILABLE with the cause alone.
     if (isRuntimeError(e) && e.kind === 'DIRECT_INVOKE') throw new InvokeStatus(grpc.status.UNAVAILABLE, String(e.args[1]));
+    // The callee's access control said no (Layotto has none of its own): PERMISSION_DENIED, the cause alone.
+    if (isRuntimeError(e) && e.kind === 'DIRECT_INVOKE_FORBIDDEN') throw new InvokeStatus(grpc.status.PERMISSION_DENIED, String(e.args[1]));
     throw e;
   }
 }
