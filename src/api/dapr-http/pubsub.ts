@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { goField, isJsonObject } from '../../app-channel/json-fields';
 import type { Core } from '../../core';
+import { parseJson } from '../../core/json-depth';
 import { RuntimeError } from '../../errors/runtime-error';
 import type { Endpoint } from './endpoint';
 import { metadataOf, noContent, rawBody, sendJson } from './request';
@@ -51,7 +52,7 @@ export function pubsubEndpoints(core: Core): Endpoint[] {
     publisher.lookup(t.pubsubName, t.topic);
     let entries: z.infer<typeof BulkEntries>;
     try {
-      const parsed = BulkEntries.safeParse(JSON.parse(rawBody(req).toString('utf8')));
+      const parsed = BulkEntries.safeParse(parseJson(rawBody(req).toString('utf8')));
       if (!parsed.success) throw new Error(describeIssues(parsed.error));
       entries = parsed.data;
     } catch (e) {

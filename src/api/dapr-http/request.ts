@@ -2,6 +2,7 @@
 // schema, and raw JSON inlining for stored values.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { parseJson } from '../../core/json-depth';
 import { RuntimeError } from '../../errors/runtime-error';
 import { describeIssues } from './schemas';
 
@@ -43,7 +44,7 @@ export function jsonBody<S extends z.ZodType>(
 ): z.infer<S> {
   let value: unknown;
   try {
-    value = JSON.parse(rawBody(req).toString('utf8'));
+    value = parseJson(rawBody(req).toString('utf8'));
   } catch (e) {
     throw fail((e as Error).message);
   }
