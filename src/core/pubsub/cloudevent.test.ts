@@ -54,6 +54,13 @@ describe('CloudEvent envelope (daprd NewCloudEvent)', () => {
     expect(() => buildEnvelope({ ...base, contentType: 'application/cloudevents+json', data: Buffer.from('nope') })).toThrow(CloudEventError);
     expect(() => buildEnvelope({ ...base, contentType: 'application/cloudevents+json', data: Buffer.from('[1]') })).toThrow(CloudEventError);
   });
+
+  it('refuses JSON data or a CloudEvent nested past the depth limit (no subscriber could decode it)', () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    expect(() => buildEnvelope({ ...base, contentType: 'application/json', data: Buffer.from(deep) })).toThrow(new CloudEventError('exceeded max depth'));
+    expect(() => buildEnvelope({ ...base, contentType: 'application/cloudevents+json', data: Buffer.from(`{"data":${deep}}`) })).toThrow(CloudEventError);
+    expect(parse(buildEnvelope({ ...base, contentType: 'text/plain', data: Buffer.from(deep) }))).toMatchObject({ data: deep });
+  });
 });
 
 describe('subscriber side', () => {

@@ -3,6 +3,7 @@
 // caller's own text, so big numbers keep their precision (Go decodes them with UseNumber).
 import { randomUUID } from 'node:crypto';
 import { isBinaryContentType, isCloudEventContentType, isJsonContentType } from './content-type';
+import { jsonDepthExceeds, parseJson } from '../json-depth';
 
 export const DEFAULT_TYPE = 'com.dapr.event.sent';
 export const DEFAULT_SOURCE = 'Dapr';
@@ -70,6 +71,8 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
     ...expiration,
   };
   let dataField: string;
+  // Subscribers parse the envelope back: data nested past the limit could never be delivered.
+  if (isJsonContentType(contentType) && jsonDepthExceeds(input.data.toString('utf8'))) throw new CloudEventError('exceeded max depth');
   if (isJsonContentType(contentType) && isJson(input.data)) {
     dataField = `"data":${input.data.toString('utf8').trim()}`;
   } else if (isBinaryContentType(contentType)) {
@@ -84,7 +87,7 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
 function fromCloudEvent(input: EnvelopeInput, expiration: Record<string, string>): Record<string, unknown> {
   let ce: unknown;
   try {
-    ce = JSON.parse(input.data.toString('utf8'));
+    ce = parseJson(input.data.toString('utf8'));
   } catch (e) {
     throw new CloudEventError(`the body is not a valid CloudEvent: ${(e as Error).message}`);
   }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AppEventStatus, AppTopicEvent } from '../../app-channel/types';
 import type { MessageHandler, PubSub, PubSubMessage } from '../../components/pubsub/types';
 import { dataBytes, fromRawPayload, hasExpired, parseBool } from './cloudevent';
+import { parseJson } from '../json-depth';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import type { Router } from './routing';
 import { tracing, withCallbackSpan } from '../trace';
@@ -151,7 +152,8 @@ function isRaw(metadata: Record<string, string>): boolean {
 
 function parseCloudEvent(data: Buffer): Record<string, unknown> | undefined {
   try {
-    const v: unknown = JSON.parse(data.toString('utf8'));
+    // Nesting past the limit could not be re-serialized for the app: undecodable, like bad JSON.
+    const v: unknown = parseJson(data.toString('utf8'));
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

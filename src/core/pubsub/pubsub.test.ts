@@ -128,6 +128,17 @@ describe('subscriptions', () => {
     await core.pubsub.subscriber.close();
   });
 
+  it('an event nested past the JSON depth limit (put on the broker by another publisher) is dead-lettered, not thrown', async () => {
+    const { core, brokers } = await coreWith({ ps: {} });
+    const app = fakeApp([sub({ deadLetterTopic: 'dlq' }), sub({ topic: 'dlq', metadata: { rawPayload: 'true' }, rules: [{ match: '', path: '/dlq' }] })], () => 'SUCCESS');
+    await core.pubsub.subscriber.startApp(app.channel);
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    await brokers.ps!.publish({ topic: 't', data: Buffer.from(`{"specversion":"1.0","id":"deep","data":${deep}}`), contentType: 'application/cloudevents+json', metadata: {} });
+    await until(() => app.got.length === 1, () => `${app.got.length} deliveries`, 2000);
+    expect(app.got[0]!.path).toBe('/dlq');
+    await core.pubsub.subscriber.close();
+  });
+
   it('a programmatic subscription replaces a declarative one for the same topic; all are listed', async () => {
     const { core } = await coreWith({ ps: {} });
     core.pubsub.subscriber.setDeclarative([
