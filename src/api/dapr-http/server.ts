@@ -12,6 +12,7 @@ import { inExchangeContext, installFilterChain } from './filters';
 import { applyHttpLimits, type HttpLimits, httpServerOptions } from './limits';
 import { invokeHandler } from './invoke';
 import { daprHttpEndpoints } from './routes';
+import { type ApiTls, httpsOptions } from '../../security/tls';
 
 export interface DaprHttpOptions {
   /** Request body limit in bytes (--max-body-size). */
@@ -21,6 +22,8 @@ export interface DaprHttpOptions {
   chain?: FilterChain;
   /** Header size, slow-client timeouts and the connection cap (node's defaults when absent). */
   limits?: HttpLimits;
+  /** HTTPS (--api-tls-*): the server is node's https server, with the same limits. */
+  tls?: ApiTls;
 }
 
 /** type/subtype[;params]: what fastify accepts before it will hand a body to a parser. */
@@ -42,7 +45,7 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
       sendError(reply, err, maxBodySize);
     },
     clientErrorHandler: goClientError,
-    ...(opts.limits && { http: httpServerOptions(opts.limits) }),
+    ...(opts.tls ? { https: { ...(opts.limits && httpServerOptions(opts.limits)), ...httpsOptions(opts.tls) } } : opts.limits && { http: httpServerOptions(opts.limits) }),
   });
   if (opts.limits) applyHttpLimits(app.server, opts.limits);
 
