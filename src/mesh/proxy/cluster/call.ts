@@ -1,12 +1,13 @@
 // One downstream request through a cluster: pick, attempt, judge the outcome, and maybe try again
-// on another endpoint, all under the whole-request deadline. The attempt gets one AbortSignal that
-// fires on the deadline, the per-try timeout or the downstream going away; it must settle soon
+// on another endpoint, all under the whole-request deadline. The attempt gets a signal (signal.ts)
+// that fires on the deadline, the per-try timeout or the downstream going away; it must settle soon
 // after (rejecting). A result the cluster does not return is discard()ed. The common case (no
-// retries, no breaker) costs one AbortController and the deadline's timer.
+// retries, no breaker) costs the call's state object, its signal and the deadline's timer.
 import { BrokenCircuitError, type CircuitBreakerPolicy, CircuitState, type IBackoff } from 'cockatiel';
 import type { Member } from './endpoint';
 import { classifyStatus, type Outcome, toUpstreamError } from './outcome';
 import type { Plans } from './plan';
+import { CallSignal } from './signal';
 import {
   type AttemptResult,
   type CallPolicy,
@@ -43,6 +44,41 @@ class FailedAnswer<T> {
 
 const downstreamGone = (): UpstreamError => new UpstreamError('reset', 'the downstream request went away');
 
+/**
+ * What one call knows besides its loop variables. It is the downstream signal's listener itself
+ * (handleEvent) and the timers' argument, so a call allocates no closures for them.
+ */
+class CallState {
+  signal = new CallSignal();
+  ended: 'deadline' | 'downstream' | undefined = undefined;
+  perTryFired = false;
+  /** Ends a backoff wait early. */
+  wake: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly timeoutMs: number,
+    readonly perTryMs: number,
+    readonly down: AbortSignal | undefined,
+  ) {}
+
+  stop(why: 'deadline' | 'downstream'): void {
+    this.ended = why;
+    this.signal.abort(why === 'deadline' ? new UpstreamTimeoutError(this.timeoutMs) : this.down!.reason);
+    this.wake?.();
+  }
+
+  /** The downstream went away. */
+  handleEvent(): void {
+    this.stop('downstream');
+  }
+}
+
+const onDeadline = (st: CallState): void => st.stop('deadline');
+const onPerTry = (st: CallState): void => {
+  st.perTryFired = true;
+  st.signal.abort(new UpstreamError('timeout', `per-try timeout after ${st.perTryMs}ms`));
+};
+
 export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: CallPolicy): Promise<T> {
   const stats = host.stats;
   stats.requests++;
@@ -54,18 +90,9 @@ export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: Ca
     stats.noHealthy++;
     throw new NoHealthyUpstreamError(host.name);
   }
-  let ctl = new AbortController();
-  let ended: 'deadline' | 'downstream' | undefined;
-  let perTryFired = false;
-  let wake: (() => void) | undefined;
-  const stop = (why: 'deadline' | 'downstream'): void => {
-    ended = why;
-    ctl.abort(why === 'deadline' ? new UpstreamTimeoutError(policy.timeoutMs) : down!.reason);
-    wake?.();
-  };
-  const deadline = policy.timeoutMs > 0 ? setTimeout(stop, policy.timeoutMs, 'deadline') : undefined;
-  const onDown = down ? () => stop('downstream') : undefined;
-  if (onDown) down!.addEventListener('abort', onDown);
+  const st = new CallState(policy.timeoutMs, plan.perTryMs, down);
+  const deadline = policy.timeoutMs > 0 ? setTimeout(onDeadline, policy.timeoutMs, st) : undefined;
+  if (down) down.addEventListener('abort', st);
   try {
     let tried: Set<Endpoint> | undefined;
     let backoff: IBackoff<unknown> | undefined;
@@ -74,18 +101,12 @@ export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: Ca
     for (let n = 0; ; n++) {
       result = undefined;
       failure = undefined;
-      const perTry =
-        plan.perTryMs > 0
-          ? setTimeout(() => {
-              perTryFired = true;
-              ctl.abort(new UpstreamError('timeout', `per-try timeout after ${plan.perTryMs}ms`));
-            }, plan.perTryMs)
-          : undefined;
+      const perTry = plan.perTryMs > 0 ? setTimeout(onPerTry, plan.perTryMs, st) : undefined;
       ep.active++;
       ep.requests++;
       let broken = false;
       try {
-        result = plan.breaker ? await throughBreaker(plan.breaker, attempt, ep, ctl.signal, down) : await attempt(ep, ctl.signal);
+        result = plan.breaker ? await throughBreaker(plan.breaker, attempt, ep, st.signal, down) : await attempt(ep, st.signal);
       } catch (e) {
         if (e instanceof FailedAnswer) result = e.result as AttemptResult<T>;
         else if (e instanceof BrokenCircuitError) broken = true;
@@ -98,15 +119,15 @@ export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: Ca
         ep.requests--; // it never ran
         throw new UpstreamOpenCircuitError(host.name);
       }
-      if (ended !== undefined) {
+      if (st.ended !== undefined) {
         result?.discard();
-        if (ended === 'downstream') throw downstreamGone();
+        if (st.ended === 'downstream') throw downstreamGone();
         host.record(ep, 'timeout');
         stats.timeouts++;
         throw new UpstreamTimeoutError(policy.timeoutMs);
       }
       let outcome: Outcome;
-      if (perTryFired) {
+      if (st.perTryFired) {
         // Even an answer that made it as the timer fired was cut off: the signal it streams under is aborted.
         result?.discard();
         result = undefined;
@@ -138,27 +159,27 @@ export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: Ca
         const ms = backoff.duration;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, ms);
-          wake = () => {
+          st.wake = () => {
             clearTimeout(t);
             resolve();
           };
         });
-        wake = undefined;
+        st.wake = undefined;
       }
-      if (ended === 'downstream') throw downstreamGone();
-      if (ended === 'deadline') {
+      if (st.ended === 'downstream') throw downstreamGone();
+      if (st.ended === 'deadline') {
         stats.timeouts++;
         throw new UpstreamTimeoutError(policy.timeoutMs);
       }
-      if (ctl.signal.aborted) ctl = new AbortController();
-      perTryFired = false;
+      if (st.signal.aborted) st.signal = new CallSignal();
+      st.perTryFired = false;
       ep = next;
     }
     if (result !== undefined) return result.value;
     throw failure;
   } finally {
     if (deadline) clearTimeout(deadline);
-    if (onDown) down!.removeEventListener('abort', onDown);
+    if (down) down.removeEventListener('abort', st);
   }
 }
 

@@ -82,6 +82,9 @@ export interface Cluster {
    * Runs one downstream request: picks, calls `attempt`, counts the outcome (active, outlier
    * detection, breaker), retries as the policy says on another endpoint when there is one.
    * Rejects with UpstreamError / NoHealthyUpstreamError / UpstreamTimeoutError / UpstreamOpenCircuitError.
+   * `signal` fires on the deadline, a per-try timeout or policy.signal; the attempt must then settle
+   * soon (rejecting). It is a light AbortSignal (same fields and 'abort' events; node:http, http2,
+   * net and undici take it): AbortSignal.any and fetch want toAbortSignal(signal) from './signal'.
    */
   call<T>(attempt: (ep: Endpoint, signal: AbortSignal) => Promise<AttemptResult<T>>, policy: CallPolicy): Promise<T>;
   snapshot(): ClusterSnapshot;
