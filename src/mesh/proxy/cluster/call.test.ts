@@ -212,7 +212,7 @@ describe('Resiliency refs', () => {
     name: 'cb',
     maxRequests: 1,
     intervalMs: 0,
-    timeoutMs: 150,
+    timeoutMs: 500,
     trip: 'consecutiveFailures > 2',
     consecutiveFailuresAbove: 2,
     evaluate: (c) => c.consecutiveFailures > 2,
@@ -272,11 +272,11 @@ describe('Resiliency refs', () => {
     await expect(c.call(good.attempt, policy())).rejects.toBeInstanceOf(UpstreamOpenCircuitError);
     expect(good.calls).toEqual([]);
 
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 550));
     // Half-open: a failing test call opens it again.
     await expect(c.call(script({ [A]: [500], [B]: [500], [C]: [500] }).attempt, policy())).resolves.toMatch(/:500$/);
     await expect(c.call(good.attempt, policy())).rejects.toBeInstanceOf(UpstreamOpenCircuitError);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 550));
     await expect(c.call(good.attempt, policy())).resolves.toMatch(/:200$/);
     expect(c.snapshot().stats.breakerOpen).toBe(false);
     await expect(c.call(good.attempt, policy())).resolves.toMatch(/:200$/);
