@@ -1,6 +1,7 @@
 // Wiring: load manifests into the component store, build the core, start the three API servers,
 // and shut everything down gracefully. Nothing here knows a building block's semantics.
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
@@ -37,6 +38,9 @@ import { createMetrics } from '../observability/metrics';
 import { buildTracing } from '../observability/tracing/provider';
 import { traceComponent } from '../observability/tracing/components';
 import { setTracer } from '../core/trace';
+import { mtlsClientOptions } from '../security/mtls';
+import { type ApiTls, grpcServerCredentials, httpsOptions } from '../security/tls';
+import { loadTransportSecurity } from '../security/transport';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -51,6 +55,10 @@ export interface Sidecar {
 export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoConfig): Promise<Sidecar> {
   const namespace = process.env.NAMESPACE ?? '';
   const config = loadConfiguration(flags.config);
+  // Certificates first: a bad file stops startup before anything is started.
+  const security = loadTransportSecurity(flags, { configMtls: config.mtlsEnabled, namespace, env: process.env });
+  for (const w of security.warnings) log.warn(w);
+  for (const n of security.notes) log.info(n);
   const tracing = buildTracing(config.tracing, flags.appId, scoped(log, 'dapr.runtime.trace'));
   setTracer(tracing?.tracer);
   const metrics = createMetrics({ enabled: flags.enableMetrics, appId: flags.appId, namespace, config: config.metrics });
@@ -102,20 +110,20 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   let metricsServer: HttpServer | undefined;
   const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'));
-  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, authorize: acl.proxy, log: scoped(log, 'dapr.runtime.grpc.proxy') });
-  const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits }), extraHttp: [], grpc: [] };
+  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, authorize: acl.proxy, sidecarTls: security.mtls && ((id, ns) => mtlsClientOptions(security.mtls!, { appId: id, namespace: ns })), log: scoped(log, 'dapr.runtime.grpc.proxy') });
+  const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits, tls: security.api }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
-    for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort, flags.limits));
+    for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort, flags.limits, security.api));
     log.info(`HTTP server is running on port ${flags.daprHttpPort}`);
     servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags, { chain, api: 'dapr-grpc' }, (s) => {
       addDaprService(s, core);
       grpcProxy.attach(s, 'app'); // calls for the apps' own gRPC services (dapr-app-id)
-    }));
+    }, grpcServerCredentials(security.api)));
     log.info(`gRPC server is running on port ${flags.daprGrpcPort}`);
     if (flags.layottoGrpcPort !== 0) {
       // config.json's runtime listener names its own host; layotto.streamFilters are that listener's filters.
-      servers.grpc.push(await startGrpc(layotto?.listener ? [layotto.listener.host] : hosts, flags.layottoGrpcPort, flags, { chain, api: 'layotto-grpc' }, (s) => addLayottoServices(s, core)));
+      servers.grpc.push(await startGrpc(layotto?.listener ? [layotto.listener.host] : hosts, flags.layottoGrpcPort, flags, { chain, api: 'layotto-grpc' }, (s) => addLayottoServices(s, core), grpcServerCredentials(security.api)));
       log.info(`Layotto gRPC server is running on port ${flags.layottoGrpcPort}`);
     }
     internal = await startSidecarToSidecar({
@@ -129,6 +137,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       ports: { http: flags.daprHttpPort, grpc: flags.daprGrpcPort, app: flags.appPort },
       local: () => (flags.appPort ? metrics.received({ invoke: (req, signal) => core.invoke.callLocal(req, signal) }) : undefined),
       prepareServer: (s) => grpcProxy.attach(s, 'sidecar'),
+      mtls: security.mtls,
       chain,
       authorize: acl.internal,
       log: scoped(log, 'dapr.runtime.internal'),
@@ -213,8 +222,10 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
 }
 
 /** A further listener of the same fastify app (--dapr-listen-addresses), under the same limits. */
-function listenHttp(app: FastifyInstance, host: string, port: number, limits: HttpLimits): Promise<HttpServer> {
-  const server = createServer(httpServerOptions(limits), (req, res) => app.routing(req, res));
+function listenHttp(app: FastifyInstance, host: string, port: number, limits: HttpLimits, tls?: ApiTls): Promise<HttpServer> {
+  const handler = (req: IncomingMessage, res: ServerResponse) => app.routing(req, res);
+  // An https server is closed and reaped the same way as an http one.
+  const server = tls ? (createHttpsServer({ ...httpServerOptions(limits), ...httpsOptions(tls) }, handler) as unknown as HttpServer) : createServer(httpServerOptions(limits), handler);
   applyHttpLimits(server, limits);
   server.on('clientError', goClientError);
   return new Promise((res, rej) => {
@@ -223,13 +234,13 @@ function listenHttp(app: FastifyInstance, host: string, port: number, limits: Ht
   });
 }
 
-async function startGrpc(hosts: string[], port: number, flags: Pick<Flags, 'maxBodySize' | 'limits'>, filters: { chain: FilterChain; api: Api }, register: (s: grpc.Server) => void): Promise<grpc.Server> {
+async function startGrpc(hosts: string[], port: number, flags: Pick<Flags, 'maxBodySize' | 'limits'>, filters: { chain: FilterChain; api: Api }, register: (s: grpc.Server) => void, credentials: grpc.ServerCredentials): Promise<grpc.Server> {
   const limits = grpcServerLimits(flags.limits);
   const server = filteredServer({ ...limits.options, interceptors: limits.interceptors, 'grpc.max_receive_message_length': flags.maxBodySize, 'grpc.max_send_message_length': flags.maxBodySize }, filters.chain, filters.api);
   register(server);
   for (const host of hosts) {
     const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    await new Promise<void>((res, rej) => server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res())));
+    await new Promise<void>((res, rej) => server.bindAsync(addr, credentials, (err) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res())));
   }
   capConnections(server, flags.limits.maxConnections);
   return server;

@@ -106,7 +106,8 @@ maybe('transport security loading', () => {
       const off = loadTransportSecurity(flags({ enabled: false, ...files }), { configMtls: true, namespace: '', env: { DAPR_CERT_KEY: 'x' } });
       expect(off.mtls).toBeUndefined();
       expect(off.warnings).toEqual(['mTLS is off (neither --enable-mtls nor Configuration spec.mtls.enabled): ignoring --trust-anchors-file, --cert-chain-file, --cert-key-file, DAPR_CERT_KEY; calls between sidecars are not encrypted']);
-      expect(loadTransportSecurity(flags(), { namespace: '', env: {} })).toEqual({ warnings: [] });
+      expect(loadTransportSecurity(flags(), { namespace: '', env: {} })).toEqual({ warnings: [], notes: [] });
+      expect(loadTransportSecurity(flags({ enabled: true, ...files }), { namespace: '', env: {} }).notes).toEqual(['mTLS is enabled between sidecars; this sidecar is spiffe://public/ns/default/a']);
       expect(() => loadTransportSecurity({ appId: '', mtls: { enabled: true, ...files }, apiTls: {} }, { namespace: '', env: {} })).toThrow('mTLS needs --app-id');
     });
   });
