@@ -78,12 +78,12 @@ describe('access control decisions (daprd IsOperationAllowedByAccessControlPolic
     expect(a.check({ caller: caller('y'), operation: 'allowed/one', verb: 'POST' })).toEqual({
       allowed: false,
       policy: 'global',
-      message: 'access control policy has denied access to appid: y operation: allowed/one verb: POST',
+      message: 'access control policy has denied access to id: spiffe://public/ns/default/y operation: allowed/one verb: POST',
     });
     expect(a.check({ caller: caller('x'), operation: 'allowed/one', verb: 'GET' }).allowed).toBe(false);
     expect(a.check({ caller: caller('x'), operation: 'other', verb: 'POST' }).allowed).toBe(false);
     expect(a.check({ caller: caller('x'), operation: 'any/deep/path', verb: 'PATCH' }).allowed).toBe(true);
-    expect(a.check({ operation: 'allowed/one', verb: 'POST' }).message).toBe('access control policy has denied access to appid:  operation: allowed/one verb: POST');
+    expect(a.check({ operation: 'allowed/one', verb: 'POST' }).message).toBe('access control policy has denied access to id: <nil> operation: allowed/one verb: POST');
   });
 
   it('HTTP apps match paths case-insensitively; gRPC apps exactly and without verbs', () => {
@@ -91,7 +91,7 @@ describe('access control decisions (daprd IsOperationAllowedByAccessControlPolic
     const g = acl({ ...spec, policies: [policy({ operations: [{ name: '/pkg.Svc/Do', httpVerb: [], action: 'allow' }] })] }, false);
     expect(g.check({ caller: caller('x'), operation: '/pkg.Svc/Do', verb: 'NONE' })).toEqual({ allowed: true, policy: 'global' });
     expect(g.check({ caller: caller('x'), operation: '/pkg.svc/do', verb: 'NONE' }).allowed).toBe(false);
-    expect(g.check({ caller: caller('y'), operation: '/pkg.Svc/Do', verb: 'GET' }).message).toBe('access control policy has denied access to appid: y operation: /pkg.Svc/Do verb: NONE');
+    expect(g.check({ caller: caller('y'), operation: '/pkg.Svc/Do', verb: 'GET' }).message).toBe('access control policy has denied access to id: spiffe://public/ns/default/y operation: /pkg.Svc/Do verb: NONE');
   });
 
   it("the app's own defaultAction replaces the global one; a call without a verb to an HTTP app takes it", () => {

@@ -30,7 +30,7 @@ export interface AclCall {
 
 export interface AclDecision {
   allowed: boolean;
-  /** daprd's PermissionDenied text, when denied. */
+  /** daprd's PermissionDenied text, when denied ("… denied access to id: <SPIFFE ID> operation: … verb: …"). */
   message?: string;
   /** Whether the global default or an app policy decided (daprd's metrics label). */
   policy: 'global' | 'app';
@@ -95,7 +95,7 @@ export class AccessControl {
     const verb = this.appIsHttp ? call.verb.toUpperCase() : 'NONE';
     const { action, policy } = this.decide(call.caller, operation, verb);
     if (isAllow(action)) return { allowed: true, policy };
-    return { allowed: false, policy, message: `access control policy has denied access to appid: ${call.caller?.appId ?? ''} operation: ${operation} verb: ${verb}` };
+    return { allowed: false, policy, message: `access control policy has denied access to id: ${spiffeUrl(call.caller)} operation: ${operation} verb: ${verb}` };
   }
 
   private decide(caller: CallerIdentity | undefined, operation: string, verb: string): { action: string; policy: 'global' | 'app' } {
@@ -117,6 +117,9 @@ export class AccessControl {
 }
 
 const policyKey = (appId: string, namespace: string): string => `${appId}||${namespace}`;
+
+/** The caller as daprd names it in a denial: its SPIFFE ID, or Go's "<nil>" when there is none. */
+const spiffeUrl = (c: CallerIdentity | undefined): string => (c?.appId ? `spiffe://${c.trustDomain}/ns/${c.namespace}/${c.appId}` : '<nil>');
 
 /** "/a/b" or "a/b" → ['a', 'b']. */
 function segmentsOf(path: string): string[] {

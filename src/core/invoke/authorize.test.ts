@@ -34,11 +34,11 @@ describe('InvokeCore.authorize (callee side)', () => {
     const core = new InvokeCore(ctx());
     core.setAccessControl(acl);
     expect(core.authorize(req({ headers: { 'dapr-caller-app-id': ['x'] } }))).toBeUndefined();
-    expect(core.authorize(req({ headers: { 'dapr-caller-app-id': ['y'] } }))).toBe('access control policy has denied access to appid: y operation: allowed/1 verb: POST');
+    expect(core.authorize(req({ headers: { 'dapr-caller-app-id': ['y'] } }))).toBe('access control policy has denied access to id: spiffe://public/ns/default/y operation: allowed/1 verb: POST');
     expect(core.authorize(req({ headers: { 'dapr-caller-app-id': ['x'] }, verb: 'GET' }))).toMatch(/verb: GET$/);
-    expect(core.authorize(req({ headers: { 'dapr-caller-app-id': ['x'] }, callerIdentity: { appId: 'y', namespace: 'default', trustDomain: 'public' } }))).toMatch(/appid: y /);
+    expect(core.authorize(req({ headers: { 'dapr-caller-app-id': ['x'] }, callerIdentity: { appId: 'y', namespace: 'default', trustDomain: 'public' } }))).toMatch(/id: spiffe:\/\/public\/ns\/default\/y /);
     expect(core.authorize(req({ headers: { 'dapr-caller-app-id': ['y'] }, callerIdentity: { appId: 'x', namespace: 'default', trustDomain: 'public' } }))).toBeUndefined();
-    expect(core.authorize(req())).toBe('access control policy has denied access to appid:  operation: allowed/1 verb: POST');
+    expect(core.authorize(req())).toBe('access control policy has denied access to id: <nil> operation: allowed/1 verb: POST');
   });
 });
 
