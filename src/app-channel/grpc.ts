@@ -256,12 +256,14 @@ export class GrpcAppChannel implements AppChannel {
     return invokeResponseOf(outcome);
   }
 
-  /** AppCallbackHealthCheck.HealthCheck answering OK (outside the concurrency cap, as daprd probes). */
+  /** AppCallbackHealthCheck.HealthCheck answering OK (outside the concurrency cap, as daprd probes), with APP_API_TOKEN. */
   probeHealth(signal: AbortSignal): Promise<boolean> {
     const method = this.rpc.dapr.healthCheck;
+    const md = new grpc.Metadata();
+    if (this.opts.appApiToken) md.set('dapr-api-token', this.opts.appApiToken);
     return new Promise((resolve) => {
       try {
-        const call = this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, {}, new grpc.Metadata(), {}, (err) => resolve(!err));
+        const call = this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, {}, md, {}, (err) => resolve(!err));
         signal.addEventListener('abort', () => call.cancel(), { once: true });
       } catch {
         resolve(false);

@@ -210,10 +210,14 @@ export class HttpAppChannel implements AppChannel {
     });
   }
 
-  /** GET --app-health-check-path; healthy on 2xx (outside the concurrency cap, as daprd probes). */
+  /**
+   * GET --app-health-check-path; healthy on 2xx (outside the concurrency cap, as daprd probes).
+   * Carries APP_API_TOKEN, which daprd's probe leaves out, so an app that checks it on every call stays healthy.
+   */
   async probeHealth(signal: AbortSignal): Promise<boolean> {
     try {
-      const res = await this.dispatcher.request({ method: 'GET', path: appPath(this.opts.healthCheckPath ?? '/healthz'), signal });
+      const headers = this.opts.appApiToken ? { 'dapr-api-token': this.opts.appApiToken } : {};
+      const res = await this.dispatcher.request({ method: 'GET', path: appPath(this.opts.healthCheckPath ?? '/healthz'), headers, signal });
       await res.body.dump();
       return is2xx(res.statusCode);
     } catch {
