@@ -29,6 +29,16 @@ function drain(req: IncomingMessage, limit: number, already: number): void {
   req.resume();
 }
 
+/**
+ * A body a matched route already read (a route that hands the request on to invocation's fallback,
+ * e.g. /v1.0/publish/<pubsub> without a topic): the upload has ended, so the bytes read go instead.
+ */
+export function bufferedBody(body: Buffer): InvokeBody {
+  const out = new PassThrough();
+  out.end(body);
+  return { stream: out, length: body.length, tooLarge: false };
+}
+
 export function invokeBody(req: IncomingMessage, limit: number): InvokeBody {
   const declared = req.headers['content-length'];
   const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -39,7 +49,8 @@ export function invokeBody(req: IncomingMessage, limit: number): InvokeBody {
   const hasBody = (length ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   const out = new PassThrough();
   const state = { stream: out as Readable, length: hasBody ? length : 0, tooLarge: false };
-  if (!hasBody) {
+  // Nothing (more) will arrive: an upload already read to its end would otherwise never end here.
+  if (!hasBody || req.readableEnded) {
     out.end();
     return state;
   }

@@ -92,6 +92,12 @@ describe('Dapr HTTP invocation face', () => {
     expect(calls[0]!.req.headers['dapr-app-id']).toBeUndefined();
   });
 
+  it('a route that hands its request on to invocation (publish without a topic) sends the body it already read', async () => {
+    const r = await fetch(`${base}/v1.0-alpha1/publish/bulk/ps`, { method: 'POST', headers: { 'dapr-app-id': 'me' }, body: '[1,2]', signal: AbortSignal.timeout(5000) });
+    expect([r.status, await r.text()]).toEqual([200, 'got 5 bytes']);
+    expect(calls.map((c) => [c.req.verb, c.req.method, c.req.length])).toEqual([['POST', 'v1.0-alpha1/publish/bulk/ps', 5]]);
+  });
+
   it('no app id: 404 ERR_DIRECT_INVOKE; a failing target: 500 ERR_DIRECT_INVOKE', async () => {
     let r = await fetch(`${base}/v1.0/invoke/method/x`);
     expect([r.status, await r.json()]).toEqual([404, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed getting app id either from the URL path or the header dapr-app-id' }]);

@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core';
 import { RuntimeError } from '../../errors/runtime-error';
 import type { Endpoint, Handler } from './endpoint';
-import { invokeBody } from './invoke-body';
+import { bufferedBody, invokeBody } from './invoke-body';
 import { findTarget } from './invoke-target';
 
 const splitUrl = (url: string): [path: string, query: string] => {
@@ -22,7 +22,7 @@ export function invokeHandler(core: Core, maxBodySize: number): Handler {
     const [path, query] = splitUrl(req.raw.url ?? '/');
     const target = findTarget(path, req.headers);
     if (!target) throw new RuntimeError('DIRECT_INVOKE_NO_APP_ID');
-    const body = invokeBody(req.raw, maxBodySize);
+    const body = Buffer.isBuffer(req.body) ? bufferedBody(req.body) : invokeBody(req.raw, maxBodySize);
     // The caller hung up: stop the call to the target.
     const abort = new AbortController();
     reply.raw.once('close', () => {
