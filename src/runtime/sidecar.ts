@@ -10,6 +10,7 @@ import { buildDaprHttpServer } from '../api/dapr-http/server';
 import { goClientError } from '../api/dapr-http/client-error';
 import { applyHttpLimits, type HttpLimits, httpServerOptions } from '../api/dapr-http/limits';
 import { capConnections, grpcServerLimits } from '../api/grpc/limits';
+import { limitResponses } from './limits';
 import { addDaprService } from '../api/dapr-grpc/service';
 import { addLayottoServices } from '../api/layotto-grpc/service';
 import { ComponentStore } from '../components/store';
@@ -39,7 +40,7 @@ import { buildTracing } from '../observability/tracing/provider';
 import { traceComponent } from '../observability/tracing/components';
 import { setTracer } from '../core/trace';
 import { mtlsClientOptions } from '../security/mtls';
-import { type ApiTls, grpcServerCredentials, httpsOptions } from '../security/tls';
+import { answerPlainHttp, type ApiTls, grpcServerCredentials, httpsOptions } from '../security/tls';
 import { loadTransportSecurity } from '../security/transport';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
@@ -143,7 +144,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       log: scoped(log, 'dapr.runtime.internal'),
     });
     const remote = internal.remote;
-    core.invoke.setRemote(remote && (async (appId, ns) => metrics.sent(await remote(appId, ns), appId)));
+    core.invoke.setRemote(remote && (async (appId, ns) => limitResponses(metrics.sent(await remote(appId, ns), appId), appId, flags.maxBodySize)));
     grpcProxy.setLocate(internal.resolve);
     metricsServer = await metrics.listen(flags.metricsListenAddress, flags.metricsPort);
     if (metricsServer) log.info(`metrics server started on ${flags.metricsListenAddress || '0.0.0.0'}:${flags.metricsPort}/`);
@@ -177,7 +178,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     ? createAppChannel({ address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, appId: flags.appId, maxConcurrency: flags.appMaxConcurrency, appApiToken: process.env.APP_API_TOKEN || undefined, maxBodySize: flags.maxBodySize, healthCheckPath: flags.appHealth.path })
     : undefined;
   const channel = direct && flags.appHealth.enabled ? healthChecked(direct, flags.appHealth, scoped(log, 'dapr.apphealth')) : direct;
-  core.invoke.setAppChannel(channel && metrics.toApp(channel, channel.kind !== 'http'));
+  core.invoke.setAppChannel(channel && limitResponses(metrics.toApp(channel, channel.kind !== 'http'), flags.appId, flags.maxBodySize));
   if (appWait && channel) {
     log.info(`waiting for the app on ${flags.appChannelAddress}:${flags.appPort}`);
     // daprd turns healthy once the app listens and its subscriptions are read and started.
@@ -226,6 +227,7 @@ function listenHttp(app: FastifyInstance, host: string, port: number, limits: Ht
   const handler = (req: IncomingMessage, res: ServerResponse) => app.routing(req, res);
   // An https server is closed and reaped the same way as an http one.
   const server = tls ? (createHttpsServer({ ...httpServerOptions(limits), ...httpsOptions(tls) }, handler) as unknown as HttpServer) : createServer(httpServerOptions(limits), handler);
+  if (tls) answerPlainHttp(server);
   applyHttpLimits(server, limits);
   server.on('clientError', goClientError);
   return new Promise((res, rej) => {

@@ -48,3 +48,15 @@ export function grpcServerCredentials(tls: ApiTls | undefined): grpc.ServerCrede
   if (!tls) return grpc.ServerCredentials.createInsecure();
   return grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], !!tls.ca);
 }
+
+/**
+ * Go's net/http (daprd) answers a plain HTTP request on its TLS port with a 400 saying so; node
+ * just drops the connection. The TLS socket's underlying TCP socket (node's `_parent`, not public
+ * API: skipped when absent) is still writable when the handshake failed that way.
+ */
+export function answerPlainHttp(server: { on(event: 'tlsClientError', cb: (err: NodeJS.ErrnoException, socket: unknown) => void): unknown }): void {
+  server.on('tlsClientError', (err, socket) => {
+    const raw = (socket as { _parent?: { destroyed: boolean; end(data: string): void } })._parent;
+    if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw && !raw.destroyed) raw.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+  });
+}

@@ -12,7 +12,7 @@ import { inExchangeContext, installFilterChain } from './filters';
 import { applyHttpLimits, type HttpLimits, httpServerOptions } from './limits';
 import { invokeHandler } from './invoke';
 import { daprHttpEndpoints } from './routes';
-import { type ApiTls, httpsOptions } from '../../security/tls';
+import { answerPlainHttp, type ApiTls, httpsOptions } from '../../security/tls';
 
 export interface DaprHttpOptions {
   /** Request body limit in bytes (--max-body-size). */
@@ -48,6 +48,7 @@ export function buildDaprHttpServer(core: Core, opts: DaprHttpOptions): FastifyI
     ...(opts.tls ? { https: { ...(opts.limits && httpServerOptions(opts.limits)), ...httpsOptions(opts.tls) } } : opts.limits && { http: httpServerOptions(opts.limits) }),
   });
   if (opts.limits) applyHttpLimits(app.server, opts.limits);
+  if (opts.tls) answerPlainHttp(app.server);
 
   installFilterChain(app, opts.chain);
 
