@@ -18,6 +18,8 @@ export interface MetadataResult {
   subscriptions: unknown[];
   httpEndpoints: unknown[];
   appConnectionProperties?: { port?: number; protocol: string; channelAddress: string; maxConcurrency?: number };
+  /** The mesh proxy's listeners, routes and clusters with live counters; absent without a proxy. */
+  meshProxy?: unknown;
 }
 
 export interface AppConnection {
@@ -32,6 +34,7 @@ export class MetadataCore {
   private ready = false;
   private outboundReady = false;
   private shutdownHandler?: () => void;
+  private meshProxy?: () => unknown;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -54,7 +57,13 @@ export class MetadataCore {
       subscriptions: this.subscriptions(),
       httpEndpoints: [],
       appConnectionProperties: this.app.port ? this.app : { ...this.app, port: undefined },
+      ...(this.meshProxy && { meshProxy: this.meshProxy() }),
     };
+  }
+
+  /** The mesh proxy's snapshot, reported by GetMetadata (the proxy is wired in after the core). */
+  setMeshProxy(snapshot: (() => unknown) | undefined): void {
+    this.meshProxy = snapshot;
   }
 
   set(key: string, value: string): void {

@@ -6,6 +6,7 @@ import { extname, join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments, isNode } from 'yaml';
 import type { Logger } from 'pino';
 import { componentSchema, type ComponentManifest, httpEndpointSchema, type HttpEndpointManifest, KNOWN_KINDS, resiliencySchema, type ResiliencyManifest, subscriptionSchema, type SubscriptionManifest } from './manifest';
+import { meshProxySchema, type MeshProxyManifest } from '../mesh/proxy/config';
 
 export class ManifestError extends Error {
   constructor(
@@ -46,8 +47,17 @@ export interface LoadedHttpEndpoint {
   line: number;
 }
 
+export interface LoadedMeshProxy {
+  manifest: MeshProxyManifest;
+  file: string;
+  line: number;
+  lineOf: (path: (string | number)[]) => number;
+}
+
 export interface LoadResult {
   components: LoadedComponent[];
+  /** kind: MeshProxy (the mesh proxy's listeners, routes and clusters). */
+  meshProxies: LoadedMeshProxy[];
   httpEndpoints: LoadedHttpEndpoint[];
   subscriptions: LoadedSubscription[];
   resiliencies: LoadedResiliency[];
@@ -75,7 +85,7 @@ export function listManifestFiles(dirs: string[]): string[] {
 
 /** Loads every manifest; throws the first fatal ManifestError. */
 export function loadResources(dirs: string[], log: Logger): LoadResult {
-  const result: LoadResult = { components: [], httpEndpoints: [], subscriptions: [], resiliencies: [], ignored: [] };
+  const result: LoadResult = { components: [], meshProxies: [], httpEndpoints: [], subscriptions: [], resiliencies: [], ignored: [] };
   for (const file of listManifestFiles(dirs)) loadFile(file, log, result);
   return result;
 }
@@ -115,6 +125,15 @@ export function loadFile(file: string, log: Logger, result: LoadResult): void {
         throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
       }
       result.resiliencies.push({ manifest: res.data, file, line: docLine, lineOf });
+      continue;
+    }
+    if (kind === 'MeshProxy') {
+      const mp = meshProxySchema.safeParse(value);
+      if (!mp.success) {
+        const issue = mp.error.issues[0]!;
+        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
+      }
+      result.meshProxies.push({ manifest: mp.data, file, line: docLine, lineOf });
       continue;
     }
     if (kind === 'HTTPEndpoint') {

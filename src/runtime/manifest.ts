@@ -39,8 +39,8 @@ export const componentSchema = z.object({
 });
 export type ComponentManifest = z.infer<typeof componentSchema>;
 
-/** Kinds a resources directory may hold; all but Component are handled by later issues. */
-export const KNOWN_KINDS = ['Component', 'Configuration', 'Subscription', 'Resiliency', 'HTTPEndpoint', 'WorkflowAccessPolicy', 'MCPServer'];
+/** Kinds a resources directory may hold (MeshProxy is this runtime's own: the mesh proxy). */
+export const KNOWN_KINDS = ['Component', 'Configuration', 'Subscription', 'Resiliency', 'HTTPEndpoint', 'MeshProxy', 'WorkflowAccessPolicy', 'MCPServer'];
 
 /** bulkSubscribe as both Subscription versions spell it. */
 const bulkSubscribeSchema = z

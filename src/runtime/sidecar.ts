@@ -41,6 +41,8 @@ import { setTracer } from '../core/trace';
 import { mtlsClientOptions } from '../security/mtls';
 import { answerPlainHttp, type ApiTls, grpcServerCredentials, httpsOptions } from '../security/tls';
 import { loadTransportSecurity } from '../security/transport';
+import type { MeshProxy } from '../mesh/proxy';
+import { startConfiguredProxy } from './mesh-proxy';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -73,6 +75,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   );
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
   const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor'), metrics: metrics.components });
+  let meshProxy: MeshProxy | undefined;
   // Layotto's actuator starts first, so its probes say INIT while components load.
   const actuator = flags.actuator.port === 0 ? undefined : await startActuator({
     port: flags.actuator.port,
@@ -83,6 +86,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     isLive: () => passes(() => core.metadata.checkOutboundHealth()),
     isReady: () => passes(() => core.metadata.checkHealth()),
     probes: componentProbes(components, () => processor.skipped),
+    proxy: () => meshProxy?.snapshot(),
   });
   if (actuator) log.info(`Actuator is running on port ${actuator.port}`);
 
@@ -147,8 +151,12 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     grpcProxy.setLocate(internal.resolve);
     metricsServer = await metrics.listen(flags.metricsListenAddress, flags.metricsPort);
     if (metricsServer) log.info(`metrics server started on ${flags.metricsListenAddress || '0.0.0.0'}:${flags.metricsPort}/`);
+    // The mesh proxy last: its appId clusters use service invocation, wired just above.
+    meshProxy = await startConfiguredProxy(loaded.meshProxies, { appId: flags.appId, log, core, resiliencies: loaded.resiliencies, metrics });
+    core.metadata.setMeshProxy(meshProxy?.snapshot);
   } catch (e) {
     // A port taken or the like: release everything startup took so far, then report.
+    await meshProxy?.stop(0);
     metricsServer?.close();
     await closeAll(servers, 0);
     await internal?.stop(0);
@@ -202,7 +210,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       actuator?.down(`shutting down: ${reason}`);
       appWait?.cancel();
       core.metadata.setReady(false);
-      await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000)]);
+      await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000), meshProxy?.stop(flags.gracefulShutdownSeconds * 1000)]);
       await core.pubsub.subscriber.close();
       await core.inputBindings.close();
       await channel?.close();

@@ -20,7 +20,8 @@ export function metadataResponse(md: MetadataResult) {
     id: md.id,
     active_actors_count: [],
     registered_components: md.components.map((c) => ({ name: c.name, type: c.type, version: c.version, capabilities: c.capabilities })),
-    extended_metadata: md.extended,
+    // The mesh proxy's snapshot as JSON: metadata.proto has no field of its own for it.
+    extended_metadata: md.meshProxy === undefined ? md.extended : { ...md.extended, meshProxy: JSON.stringify(md.meshProxy) },
     subscriptions: (md.subscriptions as SubscriptionInfo[]).map((s) => ({
       pubsub_name: s.pubsubname ?? '',
       topic: s.topic ?? '',

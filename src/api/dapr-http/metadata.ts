@@ -75,6 +75,8 @@ export function metadataBody(m: MetadataResult): Record<string, unknown> {
   });
   // No actor runtime in this sidecar: daprd reports it as disabled.
   out.actorRuntime = { runtimeStatus: 'DISABLED', hostReady: false };
+  // This runtime's own addition: the mesh proxy (listeners, routes, clusters), when configured.
+  if (m.meshProxy !== undefined) out.meshProxy = m.meshProxy;
   return out;
 }
 

@@ -213,8 +213,8 @@ export class H2Downstream implements Downstream {
     if (trailers) {
       s.once('wantTrailers', () => {
         const t = up.trailers();
-        // An upstream gRPC answer that ended without a status is an internal error (as Envoy says).
-        const out = t ? endToEnd(t) : up.grpc ? { 'grpc-status': '13', 'grpc-message': 'upstream ended without trailers' } : {};
+        // A status in the headers stands; an upstream gRPC answer that ended without one is an internal error.
+        const out = t ? endToEnd(t) : !up.grpc || up.headers['grpc-status'] !== undefined ? {} : { 'grpc-status': '13', 'grpc-message': 'upstream ended without trailers' };
         if (up.grpc) this.grpcStatus = grpcStatusOf(out);
         s.sendTrailers(out);
       });

@@ -66,7 +66,7 @@ export class H2Forwarder implements Forwarder {
       s.on('trailers', (t: IncomingHttpHeaders) => (trailers = t));
       s.on('error', fail);
       s.once('close', () => fail(new UpstreamError(entry.connected ? 'reset' : 'connect-failure', entry.error?.message ?? `stream closed with code ${s.rstCode}`)));
-      s.once('response', (h: IncomingHttpHeaders) => {
+      s.once('response', (h: IncomingHttpHeaders, flags: number) => {
         if (settled) return;
         settled = true;
         signal.removeEventListener('abort', onAbort);
@@ -74,7 +74,7 @@ export class H2Forwarder implements Forwarder {
           status: Number(h[':status']),
           headers: endToEnd(h),
           body: s,
-          endAfterHeaders: s.endAfterHeaders,
+          endAfterHeaders: (flags & h2.NGHTTP2_FLAG_END_STREAM) !== 0,
           grpc: responseIsGrpc(h),
           trailers: () => trailers,
           abort: () => s.close(h2.NGHTTP2_CANCEL),

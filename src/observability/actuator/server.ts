@@ -30,6 +30,8 @@ export interface ActuatorOptions {
   /** Readiness `runtime_startup`: the runtime finished starting (daprd's healthz 204). */
   isReady: () => boolean;
   probes: () => Probe[];
+  /** GET /actuator/proxy: the mesh proxy's snapshot; 404 while there is none. */
+  proxy?: () => unknown;
   /** Per-ping deadline (default 1 s) and how long one readiness result is reused (default 1 s). */
   pingTimeoutMs?: number;
   cacheMs?: number;
@@ -70,6 +72,10 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
       return { status: STATUS.endpointError, body: { error: 'health type invalid' } };
     },
     info: async () => ({ status: STATUS.ok, body: { app: { name: opts.name, version: opts.version, compiled } } }),
+    proxy: async () => {
+      const snapshot = opts.proxy?.();
+      return snapshot === undefined ? { status: STATUS.notFound } : { status: STATUS.ok, body: snapshot };
+    },
     logger: async (_params, req) => {
       let parsed;
       try {

@@ -1,0 +1,45 @@
+// Wiring for the mesh proxy: the MeshProxy resources that apply to this app (scopes), the named
+// Resiliency policies their refs point at, service invocation for appId clusters, and errors as
+// file:line like every other resource's.
+import type { Logger } from 'pino';
+import { compileResiliency } from '../config/resiliency';
+import type { Core } from '../core';
+import type { InvokeRequest } from '../core/invoke/types';
+import { createCluster } from '../mesh/proxy/cluster';
+import { type MeshProxy, ProxyConfigError, startMeshProxy } from '../mesh/proxy';
+import { filterRegistry } from '../mesh/builtin';
+import type { SidecarMetrics } from '../observability/metrics';
+import { scoped } from '../observability/logger';
+import { type LoadedMeshProxy, type LoadedResiliency, ManifestError } from './loader';
+
+export interface MeshProxyWiring {
+  appId: string;
+  log: Logger;
+  core: Core;
+  resiliencies: readonly LoadedResiliency[];
+  metrics?: SidecarMetrics;
+}
+
+/** Starts the proxy when a MeshProxy resource applies to this app; undefined when none does. */
+export async function startConfiguredProxy(loaded: readonly LoadedMeshProxy[], ctx: MeshProxyWiring): Promise<MeshProxy | undefined> {
+  const mine = loaded.filter((m) => m.manifest.scopes.length === 0 || m.manifest.scopes.includes(ctx.appId));
+  if (mine.length === 0) return undefined;
+  const log = scoped(ctx.log, 'dapr.runtime.meshproxy');
+  const policies = compileResiliency(ctx.resiliencies, ctx.appId);
+  try {
+    return await startMeshProxy(
+      mine.map((m) => m.manifest),
+      {
+        createCluster,
+        policies,
+        log,
+        filters: { registry: filterRegistry, context: { appId: ctx.appId, log, metrics: ctx.metrics?.registry?.registry } },
+        invokeApp: (req, signal) => ctx.core.invoke.invoke(req as InvokeRequest, signal),
+      },
+    );
+  } catch (e) {
+    if (!(e instanceof ProxyConfigError)) throw e;
+    const m = mine[e.resource] ?? mine[0]!;
+    throw new ManifestError(m.file, m.lineOf(e.path), e.path.join('.'), e.message);
+  }
+}
