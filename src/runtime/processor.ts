@@ -3,6 +3,7 @@
 // Hot reload (a later issue) reuses apply() and remove().
 import type { Logger } from 'pino';
 import { registries } from '../components/builtin';
+import { withDeadline } from '../components/common/deadline';
 import { parseDuration } from '../components/metadata';
 import type { ComponentStore, Kind, LiveComponent } from '../components/store';
 import { ComponentConfigError, type Component, type ComponentMetadata } from '../components/types';
@@ -136,10 +137,10 @@ export class ComponentProcessor {
       }
     }
     try {
-      await withTimeout(instance.init(meta), timeoutMs, `init did not finish within ${m.spec.initTimeout ?? '5s'}`);
+      await withDeadline(instance.init(meta), timeoutMs, () => new Error(`init did not finish within ${m.spec.initTimeout ?? '5s'}`));
     } catch (e) {
       // Bounded: a component whose backend hangs may hang its close too, and startup must go on (or fail).
-      await withTimeout(instance.close(), CLOSE_AFTER_FAILED_INIT_MS, 'close timed out').catch(() => undefined);
+      await withDeadline(instance.close(), CLOSE_AFTER_FAILED_INIT_MS, () => new Error('close timed out')).catch(() => undefined);
       this.opts.metrics?.componentInitFailed(m.spec.type, name, 'init');
       const field = e instanceof ComponentConfigError && e.field ? `spec.metadata.${e.field}` : 'spec';
       const line = e instanceof ComponentConfigError && e.field ? lineOfMetadata(item, e.field) : item.line;
@@ -205,10 +206,4 @@ export function skipReason(m: ComponentManifest, appId: string, namespace: strin
 export function lineOfMetadata(item: LoadedComponent, field: string): number {
   const i = item.manifest.spec.metadata.findIndex((m) => m.name.toLowerCase() === field.toLowerCase());
   return i >= 0 ? item.lineOf(['spec', 'metadata', i]) : item.lineOf(['spec', 'metadata']);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const t = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(message)), ms)));
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
