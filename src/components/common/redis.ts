@@ -1,6 +1,6 @@
 // One way to open a Redis connection for every Redis component: bounded by dialTimeout so a wrong
 // address fails init instead of retrying forever; reconnects only after the first connect worked.
-import { Redis } from 'ioredis';
+import { type Command, Redis } from 'ioredis';
 import type { RedisConfig } from './redis-metadata';
 
 export { parseRedisMetadata, type RedisConfig } from './redis-metadata';
@@ -27,6 +27,7 @@ export async function connectRedis(cfg: RedisConfig, what: string): Promise<Redi
   client.on('error', (e: Error) => {
     lastError = e;
   });
+  explainFailures(client, cfg, () => lastError);
   // connectTimeout covers only the TCP connect: a server that accepts and never answers (a
   // partition, a stalled proxy) would leave the handshake waiting, so dialTimeout bounds it all.
   const deadline = setTimeout(() => {
@@ -63,4 +64,26 @@ export async function closeRedis(client: Redis | undefined): Promise<void> {
   } catch {
     client.disconnect();
   }
+}
+
+/**
+ * ioredis's connection-level failures say neither which server nor why ("Reached the max retries
+ * per request limit", "Command timed out"): every command's rejection is rewritten here, in one
+ * place, to name the server and the connection's last error.
+ */
+function explainFailures(client: Redis, cfg: RedisConfig, lastError: () => Error | undefined): void {
+  const where = `redis at ${cfg.host}:${cfg.port}`;
+  const explain = (err: Error): Error => {
+    let message: string | undefined;
+    if (err.name === 'MaxRetriesPerRequestError') message = `${where} is unreachable: ${lastError()?.message ?? `connection ${client.status}`} (gave up after ${cfg.redisMaxRetries} reconnect attempts)`;
+    else if (err.message === 'Command timed out') message = `no answer from ${where} within ${cfg.readTimeout} ms (readTimeout)`;
+    else if (err.message === 'Connection is closed.') message = `connection to ${where} closed${lastError() ? `: ${lastError()!.message}` : ''}`;
+    return message ? Object.assign(new Error(message, { cause: err }), { name: err.name }) : err;
+  };
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (command: Command, ...rest: unknown[]) => {
+    const reject = command.reject;
+    command.reject = (err: Error) => reject(explain(err));
+    return (send as (...a: unknown[]) => unknown)(command, ...rest);
+  };
 }

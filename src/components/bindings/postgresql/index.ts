@@ -49,7 +49,9 @@ export class PostgresOutputBinding implements OutputBinding {
 
   async init(md: ComponentMetadata): Promise<void> {
     const cfg = parseMetadata(schema, md.properties);
-    const pool = await createPgPool(cfg.connectionString, { max: cfg.maxConns, connectionTimeoutMillis: cfg.timeout });
+    // timeout bounds every query too (contrib: "timeout for operations on the database"), so a
+    // stalled server fails calls instead of hanging them.
+    const pool = await createPgPool(cfg.connectionString, { max: cfg.maxConns, connectionTimeoutMillis: cfg.timeout, query_timeout: cfg.timeout });
     try {
       await pool.query('SELECT 1');
     } catch (e) {
