@@ -6,6 +6,8 @@
 import type { Channel, ConfirmChannel, Options } from 'amqplib';
 import { QueueConsumer } from '../../pubsub/rabbitmq/consumer';
 import { closeQuietly, AmqpSession } from '../../pubsub/rabbitmq/session';
+import { CONFIRM_GRACE_MS, confirmed } from '../../pubsub/rabbitmq/publisher';
+import { withDeadline } from '../../common/deadline';
 import type { Component, ComponentMetadata, Pinger } from '../../types';
 import { prop } from '../../pubsub/metadata';
 import { BindingOperation, type BindingInvokeRequest, type BindingInvokeResponse, type BindingReader, type BindingReadHandler, type InputBinding, type OutputBinding } from '../types';
@@ -56,19 +58,39 @@ export class RabbitMQBinding implements Component, Pinger, OutputBinding, InputB
     return [BindingOperation.CREATE];
   }
 
+  /** Bounded as a whole: on a stalled connection neither a channel nor the confirm would come until heartbeats give up. */
   async invoke(req: BindingInvokeRequest): Promise<BindingInvokeResponse | undefined> {
     const { cfg } = this.ready();
     const options = publishOptions(req.metadata, cfg.contentType);
+    const bound = cfg.reconnectWaitMs + EXTRA_WAIT_MS + CONFIRM_GRACE_MS;
+    await withDeadline(this.send(cfg, req.data, options), bound, () => new Error(`${LABEL}: failed to publish message: no confirm from ${cfg.address} within ${bound} ms`));
+    return undefined; // nothing to answer: daprd replies 204
+  }
+
+  private async send(cfg: RabbitMQBindingConfig, data: Buffer, options: Options.Publish): Promise<void> {
     let last: Error | undefined;
     // A channel the broker closed under us is replaced once.
     for (let attempt = 0; attempt < 2; attempt++) {
       const open = this.publishChannel();
+      const forget = () => {
+        if (this.publishing === open) this.publishing = undefined;
+      };
+      let ch: ConfirmChannel;
       try {
-        await sendConfirmed(await open, cfg.queueName, req.data, options);
-        return undefined; // nothing to answer: daprd replies 204
+        ch = await open;
+      } catch (e) {
+        // Not connected (and not back in time): another attempt would only wait again.
+        last = e as Error;
+        forget();
+        break;
+      }
+      try {
+        // The default exchange routes by queue name, as sendToQueue does.
+        await confirmed(ch, '', cfg.queueName, data, options);
+        return;
       } catch (e) {
         last = e as Error;
-        if (this.publishing === open) this.publishing = undefined;
+        forget();
       }
     }
     throw new Error(`${LABEL}: failed to publish message: ${last?.message ?? 'unknown error'}`);
@@ -162,14 +184,4 @@ export function publishOptions(md: Record<string, string>, contentType: string):
     options.priority = Math.min(Number(priority), 255);
   }
   return options;
-}
-
-function sendConfirmed(ch: ConfirmChannel, queue: string, content: Buffer, options: Options.Publish): Promise<void> {
-  return new Promise((resolve, reject) => {
-    try {
-      ch.sendToQueue(queue, content, options, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
-    } catch (e) {
-      reject(e as Error);
-    }
-  });
 }

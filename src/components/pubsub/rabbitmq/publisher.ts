@@ -1,13 +1,16 @@
 // Publishing on one confirm channel: publish resolves only once the broker has confirmed the
 // message (persisted, for persistent messages on durable queues). Exchanges are declared once per
 // channel. A channel the broker closed (e.g. an auto-deleted exchange: 404) is replaced and the
-// publish retried; with no connection, publish waits a bounded time for the reconnect.
+// publish retried; with no connection, publish waits a bounded time for the reconnect, and the
+// whole publish is bounded by the same time.
 import type { ConfirmChannel, Options } from 'amqplib';
 import type { RabbitMQConfig } from './metadata';
 import { closeQuietly, type AmqpSession } from './session';
+import { withDeadline } from '../../common/deadline';
 import { declareExchange } from './topology';
 
 const ATTEMPTS = 3;
+export const CONFIRM_GRACE_MS = 1000;
 
 interface OpenChannel {
   channel: Promise<ConfirmChannel>;
@@ -24,7 +27,18 @@ export class Publisher {
     private readonly waitMs: number,
   ) {}
 
-  async publish(topic: string, key: string, content: Buffer, options: Options.Publish): Promise<void> {
+  /**
+   * Resolves once the broker confirmed. Bounded by waitMs as a whole: on a stalled connection
+   * (a partition) neither the confirm nor a new channel would come until heartbeats give up.
+   */
+  publish(topic: string, key: string, content: Buffer, options: Options.Publish): Promise<void> {
+    // A little past the reconnect wait, so "not connected" is the reason when that is what happened.
+    const bound = this.waitMs + CONFIRM_GRACE_MS;
+    const noConfirm = () => new Error(`rabbitmq pub/sub: publishing to ${topic} failed: no confirm from ${this.cfg.address} within ${bound} ms`);
+    return withDeadline(this.attempts(topic, key, content, options), bound, noConfirm);
+  }
+
+  private async attempts(topic: string, key: string, content: Buffer, options: Options.Publish): Promise<void> {
     const deadline = Date.now() + this.waitMs;
     let last: Error | undefined;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -83,7 +97,7 @@ export class Publisher {
 }
 
 /** Publishes and resolves on the broker's ack; a nack or a channel that closes first rejects. */
-function confirmed(ch: ConfirmChannel, exchange: string, key: string, content: Buffer, options: Options.Publish): Promise<void> {
+export function confirmed(ch: ConfirmChannel, exchange: string, key: string, content: Buffer, options: Options.Publish): Promise<void> {
   return new Promise((resolve, reject) => {
     try {
       ch.publish(exchange, key, content, options, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
