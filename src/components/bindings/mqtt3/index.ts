@@ -7,7 +7,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { deferAcks, type Settle } from '../../pubsub/mqtt3/acks';
 import { retryDelay } from '../../pubsub/mqtt3/backoff';
-import { brokerWait, endClient, openClient } from '../../pubsub/mqtt3/connect';
+import { BROKER_WAIT_MS, brokerWait, endClient, openClient } from '../../pubsub/mqtt3/connect';
 import { prop } from '../../pubsub/metadata';
 import type { Component, ComponentMetadata } from '../../types';
 import { BindingOperation, type BindingInvokeRequest, type BindingInvokeResponse, type BindingReader, type BindingReadHandler, type InputBinding, type OutputBinding } from '../types';
@@ -48,11 +48,16 @@ export class Mqtt3Binding implements Component, OutputBinding, InputBinding {
       throw new Error(`mqtt3 binding: failed to create producer connection: ${(e as Error).message}`);
     }
     let last: Error | undefined;
+    // The retries are for quick failures: all of them together wait no longer than one broker wait.
+    const deadline = Date.now() + BROKER_WAIT_MS;
     for (let attempt = 0; attempt <= PUBLISH_RETRIES; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, PUBLISH_RETRY_MS));
+      if (attempt > 0) {
+        if (Date.now() + PUBLISH_RETRY_MS >= deadline) break;
+        await new Promise((r) => setTimeout(r, PUBLISH_RETRY_MS));
+      }
       try {
         const sent = client.publishAsync(topic, req.data, { qos: 1, retain: cfg.connection.retain });
-        await brokerWait(sent, `publishing to "${topic}"`, this.closing.signal);
+        await brokerWait(sent, `publishing to "${topic}"`, this.closing.signal, { client, ms: deadline - Date.now() });
         return undefined; // nothing to answer: daprd replies 204
       } catch (e) {
         last = e as Error;

@@ -64,12 +64,15 @@ export async function endClient(client: MqttClient): Promise<void> {
   if (!client.disconnected) client.end(true);
 }
 
-/** `p`, or a rejection naming `what` if the broker has not answered within BROKER_WAIT_MS or `closing` fires. */
-export function brokerWait<T>(p: Promise<T>, what: string, closing: AbortSignal): Promise<T> {
+/** `p`, or a rejection naming `what` if the broker has not answered within BROKER_WAIT_MS (or `opts.ms`) or `closing` fires. */
+export function brokerWait<T>(p: Promise<T>, what: string, closing: AbortSignal, opts: { client?: MqttClient; ms?: number } = {}): Promise<T> {
+  const ms = opts.ms ?? BROKER_WAIT_MS;
   let timer: NodeJS.Timeout | undefined;
   let onAbort = () => undefined as void;
   const cut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`mqtt3: no answer from the broker within ${BROKER_WAIT_MS / 1000}s ${what}`)), BROKER_WAIT_MS);
+    // Offline, mqtt.js keeps the packet for the reconnect: say so, it is why nothing answered.
+    const offline = () => (opts.client && !opts.client.connected ? ' (not connected: reconnecting)' : '');
+    timer = setTimeout(() => reject(new Error(`mqtt3: no answer from the broker within ${Math.round(ms / 100) / 10}s ${what}${offline()}`)), ms);
     onAbort = () => reject(new Error(`mqtt3: the component closed while ${what}`));
     if (closing.aborted) onAbort();
     closing.addEventListener('abort', onAbort, { once: true });

@@ -81,7 +81,7 @@ export class Mqtt3PubSub implements PubSub {
     const { client, cfg } = this.ready();
     if (!req.topic) throw new Error('mqtt3: topic name is empty');
     const retain = parseBool(prop(req.metadata, 'retain'), cfg.retain, 'retain');
-    await brokerWait(client.publishAsync(req.topic, req.data, { qos: cfg.qos, retain }), `publishing to "${req.topic}"`, this.closing.signal);
+    await brokerWait(client.publishAsync(req.topic, req.data, { qos: cfg.qos, retain }), `publishing to "${req.topic}"`, this.closing.signal, { client });
   }
 
   async subscribe(req: SubscribeRequest, handler: MessageHandler): Promise<Subscription> {
