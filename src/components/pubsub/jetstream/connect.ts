@@ -8,7 +8,8 @@ import { jwtAuthenticator, type ConnectionOptions, type NatsConnection } from '@
 import { jetstreamManager, type JetStreamManager, type JetStreamOptions } from '@nats-io/jetstream';
 import type { JetStreamConfig } from './metadata';
 
-const CONNECT_TIMEOUT_MS = 5000;
+/** The first connect's bound, and (the client's default) every request's, publishes included. */
+export const CONNECT_TIMEOUT_MS = 5000;
 
 export function connectionOptions(cfg: JetStreamConfig): ConnectionOptions {
   const opts: ConnectionOptions = {
@@ -35,6 +36,36 @@ export function jetStreamOptions(cfg: JetStreamConfig): JetStreamOptions {
 export interface JetStreamConnection {
   nc: NatsConnection;
   jsm: JetStreamManager;
+  link: LinkState;
+}
+
+/** Whether the connection is up now and the last error it saw, from its status events, for error messages. */
+export class LinkState {
+  up = true;
+  lastError?: string;
+
+  constructor(nc: NatsConnection) {
+    void this.follow(nc);
+  }
+
+  /** "" while connected, else " (disconnected: <why>; reconnecting)". */
+  note(): string {
+    return this.up ? '' : ` (disconnected${this.lastError ? `: ${this.lastError}` : ''}; reconnecting)`;
+  }
+
+  private async follow(nc: NatsConnection): Promise<void> {
+    try {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.up = false;
+        else if (s.type === 'reconnect') {
+          this.up = true;
+          this.lastError = undefined;
+        } else if (s.type === 'error') this.lastError = s.error.message;
+      }
+    } catch {
+      // The iterator ends with the connection.
+    }
+  }
 }
 
 /** Connects and checks that JetStream answers (the manager asks for the account info). */
@@ -49,7 +80,7 @@ export async function connectJetStream(cfg: JetStreamConfig): Promise<JetStreamC
   nc.closed().catch(() => undefined);
   try {
     const jsm = await jetstreamManager(nc, jetStreamOptions(cfg));
-    return { nc, jsm };
+    return { nc, jsm, link: new LinkState(nc) };
   } catch (e) {
     await nc.close().catch(() => undefined);
     throw new Error(`pubsub.jetstream: JetStream is not available at ${cfg.natsURL}: ${(e as Error).message}`);

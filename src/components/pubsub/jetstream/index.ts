@@ -16,7 +16,7 @@ import {
   type SubscribeRequest,
   type Subscription,
 } from '../types';
-import { connectJetStream, jetStreamOptions } from './connect';
+import { CONNECT_TIMEOUT_MS, connectJetStream, jetStreamOptions, type LinkState } from './connect';
 import { consumerConfig, durableName } from './consumer';
 import { parseJetStreamMetadata, type JetStreamConfig } from './metadata';
 import { noStreamError, StreamLocator } from './streams';
@@ -29,6 +29,7 @@ const CREATE_OR_UPDATE = { action: '' } as ConsumerCreateOptions;
 interface Connected {
   cfg: JetStreamConfig;
   nc: NatsConnection;
+  link: LinkState;
   js: JetStreamClient;
   jsm: JetStreamManager;
   streams: StreamLocator;
@@ -44,9 +45,9 @@ export class JetStreamPubSub implements PubSub, BulkPublisher {
     const cfg = parseJetStreamMetadata(md.properties);
     const group = cfg.durableName || cfg.queueGroupName || cfg.consumerID;
     if (!group) throw new ComponentConfigError('metadata field "consumerID": required (the runtime sets it to the app id) unless durableName is set', 'consumerID');
-    const { nc, jsm } = await connectJetStream(cfg);
+    const { nc, jsm, link } = await connectJetStream(cfg);
     const js = jetstream(nc, jetStreamOptions(cfg));
-    this.conn = { cfg, nc, js, jsm, streams: new StreamLocator(jsm, cfg.streamName), group };
+    this.conn = { cfg, nc, link, js, jsm, streams: new StreamLocator(jsm, cfg.streamName), group };
   }
 
   features(): readonly string[] {
@@ -103,8 +104,20 @@ export class JetStreamPubSub implements PubSub, BulkPublisher {
     return this.conn;
   }
 
-  /** Publishes once the topic's stream is known (created or extended first when streamName is set). */
+  /** Publishes; a failure names the topic and, when the connection is down, says so. */
   private async send(conn: Connected, topic: string, data: Buffer): Promise<void> {
+    try {
+      await this.sendOnce(conn, topic, data);
+    } catch (e) {
+      const err = e as Error;
+      // The client's "timeout" says nothing of what was waited for.
+      const reason = err.name === 'TimeoutError' ? `no acknowledgement from JetStream within ${CONNECT_TIMEOUT_MS} ms` : err.message.replace(/^pubsub\.jetstream: /, '');
+      throw new Error(`pubsub.jetstream: publishing to "${topic}" failed: ${reason}${conn.link.note()}`, { cause: e });
+    }
+  }
+
+  /** Publishes once the topic's stream is known (created or extended first when streamName is set). */
+  private async sendOnce(conn: Connected, topic: string, data: Buffer): Promise<void> {
     const opts = publishOptions(topic, data);
     if (conn.cfg.streamName) await conn.streams.streamFor(topic);
     try {
