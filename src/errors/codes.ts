@@ -43,6 +43,8 @@ export const ERRORS = {
   /** Any failure to reach an invocation target (args: target id, reason), as daprd's ErrDirectInvoke. */
   DIRECT_INVOKE: row('ERR_DIRECT_INVOKE', 500, Grpc.INTERNAL, 'failed to invoke, id: %s, err: %s'),
   // The callee's access control denied the call: 403 over HTTP; gRPC InvokeService stays Internal (daprd).
+  // An answer larger than --max-body-size (daprd's limit on the app channel's response body).
+  RESPONSE_TOO_LARGE: row('ERR_DIRECT_INVOKE', 500, Grpc.RESOURCE_EXHAUSTED, 'failed to invoke, id: %s, err: the response body is larger than %s bytes (--max-body-size)'),
   DIRECT_INVOKE_FORBIDDEN: row('ERR_DIRECT_INVOKE', 403, Grpc.INTERNAL, 'failed to invoke, id: %s, err: %s'),
   HEALTH_NOT_READY: row('ERR_HEALTH_NOT_READY', 500, Grpc.INTERNAL, 'dapr is not ready'),
   HEALTH_APPID_NOT_MATCH: row('ERR_HEALTH_APPID_NOT_MATCH', 500, Grpc.INTERNAL, 'dapr app-id does not match'),

@@ -10,6 +10,7 @@ import { buildDaprHttpServer } from '../api/dapr-http/server';
 import { goClientError } from '../api/dapr-http/client-error';
 import { applyHttpLimits, type HttpLimits, httpServerOptions } from '../api/dapr-http/limits';
 import { capConnections, grpcServerLimits } from '../api/grpc/limits';
+import { limitResponses } from './limits';
 import { addDaprService } from '../api/dapr-grpc/service';
 import { addLayottoServices } from '../api/layotto-grpc/service';
 import { ComponentStore } from '../components/store';
@@ -147,7 +148,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       log: scoped(log, 'dapr.runtime.internal'),
     });
     const remote = internal.remote;
-    core.invoke.setRemote(remote && (async (appId, ns) => metrics.sent(await remote(appId, ns), appId)));
+    core.invoke.setRemote(remote && (async (appId, ns) => limitResponses(metrics.sent(await remote(appId, ns), appId), appId, flags.maxBodySize)));
     grpcProxy.setLocate(internal.resolve);
     metricsServer = await metrics.listen(flags.metricsListenAddress, flags.metricsPort);
     if (metricsServer) log.info(`metrics server started on ${flags.metricsListenAddress || '0.0.0.0'}:${flags.metricsPort}/`);
@@ -185,7 +186,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     ? createAppChannel({ address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, appId: flags.appId, maxConcurrency: flags.appMaxConcurrency, appApiToken: process.env.APP_API_TOKEN || undefined, maxBodySize: flags.maxBodySize, healthCheckPath: flags.appHealth.path })
     : undefined;
   const channel = direct && flags.appHealth.enabled ? healthChecked(direct, flags.appHealth, scoped(log, 'dapr.apphealth')) : direct;
-  core.invoke.setAppChannel(channel && metrics.toApp(channel, channel.kind !== 'http'));
+  core.invoke.setAppChannel(channel && limitResponses(metrics.toApp(channel, channel.kind !== 'http'), flags.appId, flags.maxBodySize));
   if (appWait && channel) {
     log.info(`waiting for the app on ${flags.appChannelAddress}:${flags.appPort}`);
     // daprd turns healthy once the app listens and its subscriptions are read and started.
