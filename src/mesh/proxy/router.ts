@@ -60,10 +60,11 @@ export function hostPattern(pattern: string): (host: string) => boolean {
 /** A regex that must match the whole input, compiled once; a bad one names its field. */
 function wholeRegex(source: string, path: (string | number)[]): RegExp {
   try {
-    return new RegExp(`^(?:${source})$`);
+    new RegExp(source); // checked alone, so the error shows the expression as written
   } catch (e) {
-    throw new ProxyConfigError(path, `invalid regular expression: ${(e as Error).message}`);
+    throw new ProxyConfigError(path, (e as Error).message);
   }
+  return new RegExp(`^(?:${source})$`);
 }
 
 const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(',') : v);
