@@ -3,6 +3,7 @@
 // fresh temp dir; every function returns the PEM files' paths and contents.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -70,8 +71,41 @@ export class TestPki {
     return { ...issued, chain, chainFile };
   }
 
+  /** Sentry's two CA levels: a root (the trust bundle) and an issuer below it that signs workloads. */
+  rootAndIssuer(): { root: Issued; issuer: Issued } {
+    const root = this.ca('root');
+    return { root, issuer: this.issue(root, 'issuer', { ca: true }) };
+  }
+
   /** Dapr's layout: root → issuer → workload certificate for spiffe://<td>/ns/<ns>/<appId>; chain = leaf + issuer. */
   workload(issuer: Issued, appId: string, o: { namespace?: string; trustDomain?: string } = {}): Leaf {
     return this.issue(issuer, appId, { spiffe: `spiffe://${o.trustDomain ?? 'public'}/ns/${o.namespace ?? 'default'}/${appId}`, dns: ['localhost'], ip: ['127.0.0.1'], chainBelow: [issuer] });
   }
+}
+
+/** `describe` when openssl is there; else a loud skip, or a failure under CI=true. */
+export function describeWithOpenssl(what: string): jest.Describe {
+  if (hasOpenssl()) return describe;
+  if (process.env.CI === 'true') throw new Error(`openssl is required for ${what}`);
+  console.warn(`SKIPPING ${what}: no openssl binary`);
+  return describe.skip;
+}
+
+/**
+ * Opens an HTTP/2 TLS connection to a sidecar's internal port without a client certificate and
+ * starts a CallLocalStream; resolves with the error code it ends with ('answered' if it got in).
+ */
+export function callWithoutClientCert(port: number, ca: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const session = h2connect(`https://127.0.0.1:${port}`, { ca, checkServerIdentity: () => undefined });
+    const done = (why: string) => {
+      session.destroy();
+      resolve(why);
+    };
+    session.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    const st = session.request({ ':method': 'POST', ':path': '/dapr.proto.internals.v1.ServiceInvocation/CallLocalStream', 'content-type': 'application/grpc' });
+    st.on('response', () => done('answered'));
+    st.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    st.end();
+  });
 }

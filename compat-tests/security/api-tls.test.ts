@@ -9,16 +9,11 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { loadLayottoDefinition } from '../../src/api/layotto-grpc/protos';
-import { hasOpenssl, type Issued, type Leaf, TestPki } from '../helpers/certs';
+import { describeWithOpenssl, type Issued, type Leaf, TestPki } from '../helpers/certs';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { daprClient, grpcUnary, waitHealthyTls } from './tls-clients';
 
-const haveOpenssl = hasOpenssl();
-if (!haveOpenssl) {
-  if (process.env.CI === 'true') throw new Error('openssl is required for the API TLS tests');
-  console.warn('SKIPPING API TLS tests: no openssl binary');
-}
-const maybe = haveOpenssl ? describe : describe.skip;
+const maybe = describeWithOpenssl('the API TLS tests');
 
 const STORE = { 'store.yaml': componentYaml('store', 'state.in-memory') };
 const NAME = { 'grpc.ssl_target_name_override': 'localhost' };

@@ -5,20 +5,14 @@
 // daprd's ERR_DIRECT_INVOKE and a reason. Certificates are made per run with openssl (root →
 // issuer → workload, as Sentry issues them); everything stays on loopback.
 import { createServer, type Server } from 'node:http';
-import { connect as h2connect } from 'node:http2';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel } from '@dapr/dapr';
 import { echoClient, type EchoApp, startEchoApp, to, unary } from '../../test/grpc-echo';
-import { hasOpenssl, type Issued, type Leaf, TestPki } from '../helpers/certs';
+import { callWithoutClientCert, describeWithOpenssl, type Issued, type Leaf, TestPki } from '../helpers/certs';
 import { freePort, type Sidecar, startSidecar } from '../helpers/sidecar';
 
-const haveOpenssl = hasOpenssl();
-if (!haveOpenssl) {
-  if (process.env.CI === 'true') throw new Error('openssl is required for the mTLS tests');
-  console.warn('SKIPPING sidecar mTLS tests: no openssl binary');
-}
-const maybe = haveOpenssl ? describe : describe.skip;
+const maybe = describeWithOpenssl('the sidecar mTLS tests');
 
 interface Answer {
   app: string;
@@ -70,8 +64,7 @@ maybe('mTLS between sidecars', () => {
 
   beforeAll(async () => {
     pki = new TestPki();
-    root = pki.ca('root');
-    issuer = pki.issue(root, 'issuer', { ca: true });
+    ({ root, issuer } = pki.rootAndIssuer());
     // B only lets in callers named by its policies, by their verified SPIFFE ID under mTLS.
     const config = join(pki.dir, 'b-config.yaml');
     writeFileSync(
@@ -181,14 +174,7 @@ spec:
   });
 
   it('a raw TLS client without a client certificate is refused by the internal port', async () => {
-    const refused = await new Promise<string>((resolve) => {
-      const session = h2connect(`https://127.0.0.1:${bInternal}`, { ca: root.cert, checkServerIdentity: () => undefined });
-      session.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      const st = session.request({ ':method': 'POST', ':path': '/dapr.proto.internals.v1.ServiceInvocation/CallLocalStream', 'content-type': 'application/grpc' });
-      st.on('response', () => resolve('answered'));
-      st.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      st.end();
-    });
+    const refused = await callWithoutClientCert(bInternal, root.cert);
     expect(refused).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
     expect(b.proc.exitCode).toBeNull();
     expect((await invoke(a, 'mtls-b/method/still')).status).toBe(200);

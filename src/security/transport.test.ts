@@ -2,17 +2,12 @@
 // message naming the flag, variable or file. Certificates are made with openssl per run.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasOpenssl, type Issued, TestPki } from '../../compat-tests/helpers/certs';
+import { describeWithOpenssl, type Issued, TestPki } from '../../compat-tests/helpers/certs';
 import { loadMtls } from './mtls';
 import { loadApiTls } from './tls';
 import { loadTransportSecurity } from './transport';
 
-const haveOpenssl = hasOpenssl();
-if (!haveOpenssl) {
-  if (process.env.CI === 'true') throw new Error('openssl is required for the TLS tests');
-  console.warn('SKIPPING TLS loading tests: no openssl binary');
-}
-const maybe = haveOpenssl ? describe : describe.skip;
+const maybe = describeWithOpenssl('the TLS loading tests');
 
 maybe('transport security loading', () => {
   let pki: TestPki;
@@ -20,8 +15,7 @@ maybe('transport security loading', () => {
   let issuer: Issued;
   beforeAll(() => {
     pki = new TestPki();
-    root = pki.ca('root');
-    issuer = pki.issue(root, 'issuer', { ca: true });
+    ({ root, issuer } = pki.rootAndIssuer());
   });
   const flags = (mtls: object = {}, apiTls: object = {}) => ({ appId: 'a', mtls, apiTls });
 

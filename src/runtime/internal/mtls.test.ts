@@ -3,13 +3,12 @@
 // callee's request; anything else (another CA, no certificate, no TLS, the wrong app behind the
 // address, a certificate without a SPIFFE ID) is refused with a message saying why.
 import { connect as tlsConnect } from 'node:tls';
-import { connect as h2connect } from 'node:http2';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { NameResolver } from '../../components/nameresolution/types';
 import type { InvokeRequest, Invoker } from '../../core/invoke/types';
 import { freePort } from '../../../compat-tests/helpers/sidecar';
-import { hasOpenssl, type Issued, type Leaf, TestPki } from '../../../compat-tests/helpers/certs';
+import { callWithoutClientCert, describeWithOpenssl, type Issued, type Leaf, TestPki } from '../../../compat-tests/helpers/certs';
 import { loadMtls, type Mtls } from '../../security/mtls';
 import { ServiceInvocationClient } from './protos';
 import { RemoteInvoker } from './remote';
@@ -20,12 +19,7 @@ const MB = 1024 * 1024;
 /** grpc-js would send the IP as TLS server name (node warns); the certificates name localhost too. */
 const NAME = { 'grpc.ssl_target_name_override': 'localhost' };
 const text = async (r: Readable) => Buffer.concat(await r.toArray()).toString();
-const haveOpenssl = hasOpenssl();
-if (!haveOpenssl) {
-  if (process.env.CI === 'true') throw new Error('openssl is required for the mTLS tests');
-  console.warn('SKIPPING internal mTLS tests: no openssl binary');
-}
-const maybe = haveOpenssl ? describe : describe.skip;
+const maybe = describeWithOpenssl('the internal mTLS tests');
 
 const fixed = (port: number): NameResolver => ({ init: async () => {}, resolve: async () => ({ host: '127.0.0.1', port }), close: async () => {} });
 
@@ -45,8 +39,7 @@ maybe('sidecar-to-sidecar mTLS', () => {
 
   beforeAll(() => {
     pki = new TestPki();
-    root = pki.ca('root');
-    issuer = pki.issue(root, 'issuer', { ca: true });
+    ({ root, issuer } = pki.rootAndIssuer());
     calleeMtls = material(pki.workload(issuer, 'callee', { trustDomain: 'example.org' }), 'callee');
     callerMtls = material(pki.workload(issuer, 'caller', { namespace: 'prod' }), 'caller', 'prod');
   });
@@ -139,14 +132,7 @@ maybe('sidecar-to-sidecar mTLS', () => {
 
   it('a raw TLS client without a client certificate is refused', async () => {
     const s = await serve();
-    const refused = await new Promise<string>((resolve) => {
-      const session = h2connect(`https://127.0.0.1:${s.port}`, { ca: root.cert, checkServerIdentity: () => undefined });
-      session.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      const st = session.request({ ':method': 'POST', ':path': '/dapr.proto.internals.v1.ServiceInvocation/CallLocalStream', 'content-type': 'application/grpc' });
-      st.on('response', () => resolve('answered'));
-      st.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      st.end();
-    });
+    const refused = await callWithoutClientCert(s.port, root.cert);
     expect(refused).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
     // And a bare TLS handshake gets no further.
     const bare = await new Promise<string>((resolve) => {
