@@ -12,7 +12,7 @@ import type { DaprClient, HttpMethod } from '@dapr/dapr';
 import { echoClient, type EchoApp, startEchoApp, to, unary } from '../../test/grpc-echo';
 import { PlainApp, sdkFailure } from '../helpers/invoke';
 import { sdkClient } from '../helpers/pubsub';
-import { type Sidecar, startSidecar } from '../helpers/sidecar';
+import { type Sidecar, type SidecarOptions, startSidecar, waitHealthy } from '../helpers/sidecar';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Client: LayottoClient, RuntimeTypes } = require('layotto') as typeof import('layotto');
@@ -22,6 +22,8 @@ const X = 'authz-caller-x';
 const Y = 'authz-caller-y';
 const B = 'authz-target-b';
 const G = 'authz-target-grpc';
+/** How long one sidecar may take to turn healthy on a loaded machine. */
+const STARTUP_MS = 60_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'authz-invoke-'));
 const config = (name: string, policies: string) => {
@@ -73,12 +75,18 @@ describe('invocation access control on the callee sidecar', () => {
   beforeAll(async () => {
     await app.start();
     echo = await startEchoApp(G);
-    // One at a time: four sidecars starting at once on a busy machine may each miss the health deadline.
-    sc[B] = await startSidecar({ appId: B, args: ['--app-port', String(app.port), '--config', B_CONFIG] });
-    sc[G] = await startSidecar({ appId: G, layotto: false, args: ['--app-port', String(echo.port), '--app-protocol', 'grpc', '--config', G_CONFIG] });
-    sc[X] = await startSidecar({ appId: X });
-    sc[Y] = await startSidecar({ appId: Y });
-  }, 120_000);
+    // One at a time, each with a long health deadline: on a busy machine four sidecars starting at once
+    // can each take longer than the helper's default 20 s.
+    const start = async (o: SidecarOptions) => {
+      const s = await startSidecar({ ...o, wait: false });
+      await waitHealthy(s, STARTUP_MS);
+      return s;
+    };
+    sc[B] = await start({ appId: B, args: ['--app-port', String(app.port), '--config', B_CONFIG] });
+    sc[G] = await start({ appId: G, layotto: false, args: ['--app-port', String(echo.port), '--app-protocol', 'grpc', '--config', G_CONFIG] });
+    sc[X] = await start({ appId: X });
+    sc[Y] = await start({ appId: Y });
+  }, 5 * STARTUP_MS);
 
   afterAll(async () => {
     for (const l of layotto) l.close();

@@ -118,11 +118,11 @@ describe.each(PUBSUB_BACKENDS.filter((b) => pubsubRegistered(b.type)).map((b) =>
         'subs.yaml': [subscription('decl-ok', T.declOk, '/decl-ok'), subscription('decl-denied', T.declDenied, '/decl-denied')].join('---\n'),
       },
     });
-    await waitHealthy(sc);
+    await waitHealthy(sc, 60_000); // a busy machine may take longer than the helper's default 20 s
     clients.http = sdkClient(sc, 'http');
     clients.grpc = sdkClient(sc, 'grpc');
     layotto = new LayottoClient(String(sc.layottoPort), '127.0.0.1');
-  });
+  }, 90_000);
 
   afterAll(async () => {
     layotto?.close();

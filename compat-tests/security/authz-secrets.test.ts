@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { DaprClient } from '@dapr/dapr';
 import { loadLayottoDefinition, PACKAGE } from '../../src/api/layotto-grpc/protos';
 import { sdkClient } from '../helpers/pubsub';
-import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
+import { componentYaml, type Sidecar, startSidecar, waitHealthy } from '../helpers/sidecar';
 
 const APP = 'authz-secrets';
 const dir = mkdtempSync(join(tmpdir(), 'authz-secrets-'));
@@ -63,6 +63,7 @@ describe('secret scopes and component scopes on the three APIs', () => {
   beforeAll(async () => {
     sc = await startSidecar({
       appId: APP,
+      wait: false,
       args: ['--config', CONFIG],
       resources: {
         ...Object.fromEntries(Object.keys(EXPECTED).map((n) => [`${n}.yaml`, store(n)])),
@@ -72,11 +73,12 @@ describe('secret scopes and component scopes on the three APIs', () => {
         'state.yaml': componentYaml('state', 'state.in-memory'),
       },
     });
+    await waitHealthy(sc, 60_000); // a busy machine may take longer than the helper's default 20 s
     clients.http = sdkClient(sc, 'http');
     clients.grpc = sdkClient(sc, 'grpc');
     const Runtime = grpc.makeGenericClientConstructor(loadLayottoDefinition()[`${PACKAGE}.Runtime`] as grpc.ServiceDefinition, 'Runtime');
     layotto = new Runtime(`127.0.0.1:${sc.layottoPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Unary>;
-  });
+  }, 90_000);
 
   afterAll(async () => {
     layotto?.close();
