@@ -123,7 +123,7 @@ export class H1Downstream implements Downstream {
     if (up.grpc) this.grpcStatus = grpcStatusOf(up.headers);
     res.writeHead(up.status, up.headers);
     if (up.endAfterHeaders) return void res.end();
-    up.body.once('error', () => res.destroy());
+    up.body.on('error', () => res.destroy());
     pump(
       up.body,
       res,
@@ -219,7 +219,7 @@ export class H2Downstream implements Downstream {
         s.sendTrailers(out);
       });
     }
-    up.body.once('error', () => s.close(h2.NGHTTP2_INTERNAL_ERROR));
+    up.body.on('error', () => s.close(h2.NGHTTP2_INTERNAL_ERROR));
     pump(up.body, s, (n) => (this.responseBytes += n), () => s.end());
   }
 }
