@@ -1,21 +1,8 @@
 import * as protobuf from 'protobufjs';
 import { status } from '@grpc/grpc-js';
+import { exchange } from '../../../test/exchange';
 import type { Exchange } from '../filter';
 import { apiTokenFilter, grpcTokenGuard, isOpenHttp, tokenChecker } from './api-token';
-
-const exchange = (over: Partial<Exchange>): Exchange => ({
-  api: 'dapr-http',
-  protocol: 'http',
-  verb: 'GET',
-  route: '',
-  path: '/v1.0/metadata',
-  headers: {},
-  remoteAddress: '127.0.0.1',
-  streaming: false,
-  startNs: 0n,
-  attrs: new Map(),
-  ...over,
-});
 
 /** The ErrorInfo inside a grpc-status-details-bin value. */
 function errorInfo(bin: Buffer): { reason: string; domain: string; metadata: Record<string, string> } {

@@ -1,21 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { FilterChain } from '../chain';
+import { exchange as baseExchange } from '../../../test/exchange';
 import type { Exchange } from '../filter';
 import { concurrencyFilter } from './concurrency';
 
-const exchange = (over: Partial<Exchange> = {}): Exchange => ({
-  api: 'dapr-http',
-  protocol: 'http',
-  verb: 'POST',
-  route: '',
-  path: '/v1.0/state/s',
-  headers: {},
-  remoteAddress: '127.0.0.1',
-  streaming: false,
-  startNs: 0n,
-  attrs: new Map(),
-  ...over,
-});
+const exchange = (over: Partial<Exchange> = {}): Exchange => baseExchange({ verb: 'POST', path: '/v1.0/state/s', ...over });
 
 describe('concurrencyFilter', () => {
   it('admits max calls at once, refuses the next, and admits again once one completes', async () => {
