@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { until } from '../../test/wait';
 import { freePort, type Sidecar, startSidecar } from '../helpers/sidecar';
 
-const meshProxy = (spec: unknown) => JSON.stringify({ apiVersion: 'layotto.io/v1alpha1', kind: 'MeshProxy', metadata: { name: 'mesh' }, spec });
+const meshProxy = (spec: unknown) => JSON.stringify({ apiVersion: 'layotto.io/v1', kind: 'MeshProxy', metadata: { name: 'mesh' }, spec });
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';

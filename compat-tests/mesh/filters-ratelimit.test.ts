@@ -5,24 +5,16 @@
 // as RATE_LIMITED local replies; the same limit shared by two sidecars through Redis holds in
 // total. Load phases are bounded (about 6 s) and count admissions per window; nothing asserts latency.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { Pool } from 'undici';
 import { echoClient, type EchoApp, metadata, startEchoApp, unary } from '../../test/grpc-echo';
 import { requireService } from '../../test/services';
 import { offer, steadyRate } from '../helpers/load';
 import { freePort, type Sidecar, startSidecar } from '../helpers/sidecar';
+import { closeServer, type Echo, echoServer } from './upstreams';
 
 /** A MeshProxy resource (JSON is YAML). */
-const meshProxy = (spec: unknown) => JSON.stringify({ apiVersion: 'layotto.io/v1alpha1', kind: 'MeshProxy', metadata: { name: 'mesh' }, spec });
-
-function httpUpstream(): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('upstream'));
-  });
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ server, port: (server.address() as { port: number }).port })));
-}
+const meshProxy = (spec: unknown) => JSON.stringify({ apiVersion: 'layotto.io/v1', kind: 'MeshProxy', metadata: { name: 'mesh' }, spec });
 
 async function scrape(sc: Sidecar, family: string): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${sc.metricsPort}/metrics`)).text();
@@ -32,13 +24,13 @@ async function scrape(sc: Sidecar, family: string): Promise<Map<string, number>>
 }
 
 describe('proxy.ratelimit through the mesh proxy', () => {
-  let up: { server: Server; port: number };
+  let up: Echo;
   let gup: EchoApp;
   let sc: Sidecar;
   let proxyPort: number;
   let pool: Pool;
   beforeAll(async () => {
-    [up, gup, proxyPort] = await Promise.all([httpUpstream(), startEchoApp('up'), freePort()]);
+    [up, gup, proxyPort] = await Promise.all([echoServer('up'), startEchoApp('up'), freePort()]);
     const spec = {
       listeners: [
         {
@@ -76,7 +68,7 @@ describe('proxy.ratelimit through the mesh proxy', () => {
   afterAll(async () => {
     await pool?.close();
     await sc?.stop();
-    up?.server.close();
+    if (up) await closeServer(up);
     await gup?.close();
   });
 
@@ -128,13 +120,13 @@ describe('proxy.ratelimit through the mesh proxy', () => {
 
 describe('proxy.ratelimit shared by two sidecars through Redis', () => {
   let redisUp = false;
-  let up: { server: Server; port: number };
+  let up: Echo;
   let sidecars: Sidecar[] = [];
   let pools: Pool[] = [];
   beforeAll(async () => {
     redisUp = await requireService('redis', '127.0.0.1', 6379);
     if (!redisUp) return;
-    up = await httpUpstream();
+    up = await echoServer('up');
     const keyPrefix = `compat-proxy-rl-${randomUUID()}`;
     const ports = await Promise.all([freePort(), freePort()]);
     sidecars = await Promise.all(
@@ -158,7 +150,7 @@ describe('proxy.ratelimit shared by two sidecars through Redis', () => {
   afterAll(async () => {
     await Promise.all(pools.map((p) => p.close()));
     await Promise.all(sidecars.map((s) => s.stop()));
-    up?.server.close();
+    if (up) await closeServer(up);
   });
 
   it('admits 100 ± 5% per second in total, not twice it', async () => {
