@@ -19,11 +19,11 @@ class Raw {
   closed = false;
   readonly connected: Promise<void>;
 
-  constructor(port: number) {
+  constructor(port: number, host = '127.0.0.1') {
     this.socket.on('data', (d) => (this.received += d.toString('latin1')));
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => (this.closed = true));
-    this.connected = new Promise((r) => this.socket.connect(port, '127.0.0.1', r));
+    this.connected = new Promise((r) => this.socket.connect(port, host, r));
   }
 
   write(text: string): void {
@@ -40,8 +40,8 @@ const healthz = (sc: Sidecar) => fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/hea
 describe('header size and slow clients', () => {
   let sc: Sidecar;
   const open: Raw[] = [];
-  const raw = async (port = sc.httpPort) => {
-    const r = new Raw(port);
+  const raw = async (port = sc.httpPort, host?: string) => {
+    const r = new Raw(port, host);
     open.push(r);
     await r.connected;
     return r;
@@ -51,7 +51,8 @@ describe('header size and slow clients', () => {
     sc = await startSidecar({
       resources: { 's.yaml': componentYaml('statestore', 'state.in-memory') },
       layotto: false,
-      args: ['--read-header-timeout', '1s', '--read-request-timeout', '2s', '--keep-alive-timeout', '1s'],
+      // A second HTTP listener (--dapr-listen-addresses adds 127.0.0.2 to the helper's 127.0.0.1): the same limits.
+      args: ['--read-header-timeout', '1s', '--read-request-timeout', '2s', '--keep-alive-timeout', '1s', '--dapr-listen-addresses', '127.0.0.2'],
     });
   });
   afterAll(async () => {
@@ -71,8 +72,15 @@ describe('header size and slow clients', () => {
     expect(ok.status).toBe(204);
   });
 
-  it('a client sending its headers byte by byte is cut after --read-header-timeout', async () => {
-    const r = await raw();
+  it('the second listener has the same header limit', async () => {
+    const r = await raw(sc.httpPort, '127.0.0.2');
+    r.write(`GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`);
+    await until(() => r.closed, () => 'closed', 5000);
+    expect(r.received).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  it.each([['127.0.0.1'], ['127.0.0.2']])('a client sending its headers byte by byte is cut after --read-header-timeout (%s)', async (host) => {
+    const r = await raw(sc.httpPort, host);
     r.write('GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n');
     const drip = setInterval(() => r.write('X'), 100);
     try {
