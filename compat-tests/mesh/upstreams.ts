@@ -1,8 +1,8 @@
-// Real upstreams and clients for the mesh proxy suites: an HTTP/1.1 echo that counts its
-// connections, an h2c echo, and small HTTP/1.1 and h2c (prior knowledge) clients.
+// Real upstreams for the mesh proxy suites: an HTTP/1.1 echo that counts its connections and an
+// h2c echo (the small HTTP/1.1 and h2c clients live in test/http-clients.ts).
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import { connect as h2connect, createServer as createH2, type Http2Server } from 'node:http2';
+import { createServer, type Server } from 'node:http';
+import { createServer as createH2, type Http2Server } from 'node:http2';
 import { Readable } from 'node:stream';
 
 export interface Echo extends Server {
@@ -60,54 +60,7 @@ export async function h2EchoServer(name: string): Promise<Http2Server & { port: 
   return Object.assign(s, { port: (s.address() as { port: number }).port });
 }
 
-export interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders | Record<string, unknown>;
-  body: Buffer;
-  text: string;
-}
-
-/** An HTTP/1.1 request to 127.0.0.1:port; `body` may be a stream (sent chunked). */
-export function http1(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer | Readable } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString() });
-      });
-      res.on('error', reject);
-    });
-    r.on('error', reject);
-    const b = opts.body;
-    if (b && typeof b === 'object' && 'pipe' in b) b.pipe(r);
-    else r.end(b);
-  });
-}
-
-/** One request over a fresh h2c (prior knowledge) connection; answers with trailers too. */
-export function h2c(port: number, headers: Record<string, string>, body?: Buffer | Readable): Promise<Answer & { trailers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const c = h2connect(`http://127.0.0.1:${port}`);
-    c.on('error', reject);
-    const s = c.request({ ':method': body ? 'POST' : 'GET', ...headers }, { endStream: !body });
-    let h: Record<string, unknown> = {};
-    let trailers: Record<string, unknown> = {};
-    const chunks: Buffer[] = [];
-    s.on('response', (x) => (h = x));
-    s.on('trailers', (x) => (trailers = x));
-    s.on('data', (x: Buffer) => chunks.push(x));
-    s.on('end', () => {
-      c.close();
-      const b = Buffer.concat(chunks);
-      resolve({ status: Number(h[':status']), headers: h, trailers, body: b, text: b.toString() });
-    });
-    s.on('error', reject);
-    if (Buffer.isBuffer(body)) s.end(body);
-    else body?.pipe(s);
-  });
-}
+export { type Answer, h2c, http1 } from '../../test/http-clients';
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -64,6 +64,13 @@ class ClusterHandle implements ClusterEntry {
   }
 }
 
+/** Records where each name is defined; a second definition is an error at its `name` field. */
+function claim(owners: Map<string, string>, kind: string, name: string, owner: string, r: number, path: (string | number)[]): void {
+  const seen = owners.get(name);
+  if (seen) throw new ProxyConfigError([...path, 'name'], `${kind} name "${name}" is already used by ${seen}`, r);
+  owners.set(name, owner);
+}
+
 /** Raises `e` as a ProxyConfigError of resource `r` at `path` (keeping one that already is one). */
 function at(r: number, path: (string | number)[], e: unknown): ProxyConfigError {
   if (e instanceof ProxyConfigError) {
@@ -83,13 +90,11 @@ export class MeshProxyManager {
   async start(resources: readonly MeshProxyManifest[]): Promise<void> {
     try {
       this.buildClusters(resources);
-      const where = new Map<string, string>();
+      const owners = new Map<string, string>();
       for (const [r, m] of resources.entries()) {
         for (const [i, l] of m.spec.listeners.entries()) {
           const path = ['spec', 'listeners', i];
-          const seen = where.get(l.name);
-          if (seen) throw new ProxyConfigError([...path, 'name'], `listener name "${l.name}" is already used by ${seen}`, r);
-          where.set(l.name, `MeshProxy ${m.metadata.name}`);
+          claim(owners, 'listener', l.name, `MeshProxy ${m.metadata.name}`, r, path);
           const built = await this.buildListener(l, path).catch((e: unknown) => Promise.reject(at(r, path, e)));
           this.listeners.push(built);
           await built.listener.start().catch((e: unknown) => Promise.reject(at(r, [...path, 'address'], e)));
@@ -135,13 +140,11 @@ export class MeshProxyManager {
   }
 
   private buildClusters(resources: readonly MeshProxyManifest[]): void {
-    const where = new Map<string, string>();
+    const owners = new Map<string, string>();
     for (const [r, m] of resources.entries()) {
       for (const [i, c] of m.spec.clusters.entries()) {
         const path = ['spec', 'clusters', i];
-        const seen = where.get(c.name);
-        if (seen) throw new ProxyConfigError([...path, 'name'], `cluster name "${c.name}" is already used by ${seen}`, r);
-        where.set(c.name, `MeshProxy ${m.metadata.name}`);
+        claim(owners, 'cluster', c.name, `MeshProxy ${m.metadata.name}`, r, path);
         if (c.appId !== undefined && !this.deps.invokeApp) throw new ProxyConfigError([...path, 'appId'], 'appId clusters need service invocation, which is not available here', r);
         let cluster: Cluster;
         try {

@@ -1,11 +1,12 @@
 // The proxy in-process against real loopback upstreams (node:http, node:http2, net): forwarding,
 // local replies, retries, rewrites, filters, appId clusters, TCP and the forward proxy. The built
 // binary's suites (compat-tests/mesh/) cover the same through the sidecar.
-import { createServer as createHttp, type IncomingMessage, request as httpRequest, type Server } from 'node:http';
-import { connect as h2connect, createServer as createH2, type Http2Server } from 'node:http2';
+import { createServer as createHttp, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createH2, type Http2Server } from 'node:http2';
 import { connect as netConnect, createServer as createNet, type Server as NetServer } from 'node:net';
 import { Readable } from 'node:stream';
 import pino from 'pino';
+import { h2c, http1 } from '../../../test/http-clients';
 import { FilterRegistry } from '../registry';
 import type { Exchange } from '../filter';
 import { createCluster } from './cluster';
@@ -73,38 +74,11 @@ function h2echo() {
   return s;
 }
 
-function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = httpRequest({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      let b = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (b += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: b }));
-    });
-    r.on('error', reject);
-    r.end(body);
-  });
+async function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string) {
+  const r = await http1(port, path, { method, headers, body });
+  return { status: r.status, headers: r.headers as IncomingMessage['headers'], body: r.text };
 }
-
-function h2get(port: number, headers: Record<string, string>, body?: Buffer): Promise<{ headers: Record<string, unknown>; trailers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const c = h2connect(`http://127.0.0.1:${port}`);
-    c.on('error', reject);
-    const s = c.request({ ':method': body ? 'POST' : 'GET', ...headers }, { endStream: !body });
-    let h: Record<string, unknown> = {};
-    let t: Record<string, unknown> = {};
-    const chunks: Buffer[] = [];
-    s.on('response', (x) => (h = x));
-    s.on('trailers', (x) => (t = x));
-    s.on('data', (x: Buffer) => chunks.push(x));
-    s.on('end', () => {
-      c.close();
-      resolve({ headers: h, trailers: t, body: Buffer.concat(chunks) });
-    });
-    s.on('error', reject);
-    if (body) s.end(body);
-  });
-}
+const h2get = h2c;
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
