@@ -59,7 +59,37 @@ const grpcStatusOf = (h: Record<string, unknown> | undefined): number | undefine
   return typeof v === 'string' ? Number(v) : undefined;
 };
 
-export class H1Downstream implements Downstream {
+/** What both protocols share: the outcome counters and how a local reply is worded. */
+abstract class BaseDownstream {
+  abstract readonly grpc: boolean;
+  status = 0;
+  grpcStatus?: number;
+  responseBytes = 0;
+
+  abstract get closed(): boolean;
+  /** The response has started: too late for another answer. */
+  protected abstract get started(): boolean;
+  /** Cuts the exchange off (a reset). */
+  protected abstract cut(): void;
+  /** Writes a whole answer: headers, and the body when there is one. */
+  protected abstract send(status: number, headers: Record<string, string | number>, body?: Buffer): void;
+
+  reply(r: LocalReply): void {
+    if (this.closed) return;
+    if (this.started) return this.cut();
+    if (this.grpc) {
+      this.status = 200;
+      this.grpcStatus = r.grpc.code;
+      return this.send(200, grpcStatusHeaders(r));
+    }
+    const body = Buffer.from(r.http.body);
+    this.status = r.http.status;
+    this.responseBytes = body.length;
+    this.send(r.http.status, { 'content-type': r.http.contentType ?? 'text/plain', 'content-length': body.length, ...r.http.headers }, body);
+  }
+}
+
+export class H1Downstream extends BaseDownstream implements Downstream {
   readonly h2 = false;
   readonly method: string;
   readonly path: string;
@@ -69,9 +99,6 @@ export class H1Downstream implements Downstream {
   readonly bodyless: boolean;
   readonly length: number | undefined;
   readonly grpc: boolean;
-  status = 0;
-  grpcStatus?: number;
-  responseBytes = 0;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -79,6 +106,7 @@ export class H1Downstream implements Downstream {
     /** An absolute-form target, split (forward proxy requests). */
     target?: { authority: string; path: string },
   ) {
+    super();
     const h = req.headers;
     this.method = req.method!;
     this.path = target?.path ?? req.url!;
@@ -102,18 +130,16 @@ export class H1Downstream implements Downstream {
     this.res.once('close', () => fn(this.res.writableFinished));
   }
 
-  reply(r: LocalReply): void {
-    if (this.closed || this.res.headersSent) return void this.res.destroy();
-    if (this.grpc) {
-      this.status = 200;
-      this.grpcStatus = r.grpc.code;
-      this.res.writeHead(200, grpcStatusHeaders(r)).end();
-      return;
-    }
-    const body = Buffer.from(r.http.body);
-    this.status = r.http.status;
-    this.responseBytes = body.length;
-    this.res.writeHead(r.http.status, { 'content-type': r.http.contentType ?? 'text/plain', 'content-length': body.length, ...r.http.headers }).end(body);
+  protected get started(): boolean {
+    return this.res.headersSent;
+  }
+
+  protected cut(): void {
+    this.res.destroy();
+  }
+
+  protected send(status: number, headers: Record<string, string | number>, body?: Buffer): void {
+    this.res.writeHead(status, headers).end(body);
   }
 
   respond(up: UpstreamResponse): void {
@@ -140,7 +166,7 @@ export class H1Downstream implements Downstream {
   }
 }
 
-export class H2Downstream implements Downstream {
+export class H2Downstream extends BaseDownstream implements Downstream {
   readonly h2 = true;
   readonly method: string;
   readonly path: string;
@@ -149,15 +175,13 @@ export class H2Downstream implements Downstream {
   readonly bodyless: boolean;
   readonly length: number | undefined;
   readonly grpc: boolean;
-  status = 0;
-  grpcStatus?: number;
-  responseBytes = 0;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
     readonly headers: H2Headers,
     flags: number,
   ) {
+    super();
     this.method = headers[':method']!;
     this.path = headers[':path'] ?? '/';
     this.authority = headers[':authority'] ?? headers.host ?? '';
@@ -179,21 +203,17 @@ export class H2Downstream implements Downstream {
     this.stream.once('close', () => fn(this.stream.rstCode === h2.NGHTTP2_NO_ERROR));
   }
 
-  reply(r: LocalReply): void {
-    const s = this.stream;
-    if (this.closed) return;
-    if (s.headersSent) return void s.close(h2.NGHTTP2_INTERNAL_ERROR);
-    if (this.grpc) {
-      this.status = 200;
-      this.grpcStatus = r.grpc.code;
-      s.respond({ ':status': 200, ...grpcStatusHeaders(r) }, { endStream: true });
-      return;
-    }
-    const body = Buffer.from(r.http.body);
-    this.status = r.http.status;
-    this.responseBytes = body.length;
-    s.respond({ ':status': r.http.status, 'content-type': r.http.contentType ?? 'text/plain', 'content-length': body.length, ...r.http.headers });
-    s.end(body);
+  protected get started(): boolean {
+    return this.stream.headersSent;
+  }
+
+  protected cut(): void {
+    this.stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+  }
+
+  protected send(status: number, headers: Record<string, string | number>, body?: Buffer): void {
+    this.stream.respond({ ':status': status, ...headers }, { endStream: body === undefined });
+    if (body !== undefined) this.stream.end(body);
   }
 
   respond(up: UpstreamResponse): void {
