@@ -34,6 +34,8 @@ export interface SidecarOptions {
   layotto?: boolean;
   /** Wait for healthz (default true). */
   wait?: boolean;
+  /** How long to wait for healthz (default 20 s; a suite starting several sidecars on a busy machine wants more). */
+  startupMs?: number;
   /**
    * Start as `start -c config.json` with this Layotto config (built for the free Layotto port);
    * --app-id and --layotto-grpc-port are then left to the file.
@@ -102,7 +104,7 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
       return exited;
     },
   };
-  if (opts.wait !== false) await waitHealthy(sc);
+  if (opts.wait !== false) await waitHealthy(sc, opts.startupMs);
   return sc;
 }
 

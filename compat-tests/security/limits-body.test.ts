@@ -10,6 +10,9 @@ import { daprClientConstructor } from '../../src/api/dapr-grpc/protos';
 import { echoClient, echoService, type Msg, to, unary } from '../../test/grpc-echo';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
 
+/** A sidecar's health deadline: several starting at once on a busy machine can take longer than the helper's 20 s. */
+const STARTUP_MS = 60_000;
+
 const LIMIT = 64 * 1024;
 const OVER = 100 * 1024;
 const UNDER = 32 * 1024;
@@ -65,13 +68,13 @@ describe('--max-body-size both ways', () => {
   beforeAll(async () => {
     app = await startHttpApp();
     const resources = { 's.yaml': componentYaml('statestore', 'state.in-memory') };
-    sc = await startSidecar({ appId: APP, layotto: false, resources, args: ['--app-port', String((app.address() as AddressInfo).port), ...LIMIT_ARGS] });
+    sc = await startSidecar({ startupMs: STARTUP_MS, appId: APP, layotto: false, resources, args: ['--app-port', String((app.address() as AddressInfo).port), ...LIMIT_ARGS] });
     // Two callers without an app: one with a large limit (the callee's 64 KiB holds), one with 16 KiB.
     // One after the other: sidecars started at once could pick the same free port.
-    bigCaller = await startSidecar({ appId: `${APP}-big`, layotto: false, args: ['--max-body-size', '16Mi'] });
-    smallCaller = await startSidecar({ appId: `${APP}-small`, layotto: false, args: ['--max-body-size', '16Ki'] });
+    bigCaller = await startSidecar({ startupMs: STARTUP_MS, appId: `${APP}-big`, layotto: false, args: ['--max-body-size', '16Mi'] });
+    smallCaller = await startSidecar({ startupMs: STARTUP_MS, appId: `${APP}-small`, layotto: false, args: ['--max-body-size', '16Ki'] });
     http = (path, init) => fetch(`http://127.0.0.1:${sc.httpPort}${path}`, init);
-  }, 90_000);
+  }, 4 * STARTUP_MS);
   afterAll(async () => {
     await Promise.all([bigCaller?.stop(), smallCaller?.stop(), sc?.stop()]);
     app?.closeAllConnections();
@@ -185,8 +188,8 @@ describe('--max-body-size on proxied gRPC calls, both ways', () => {
       Unary: (c: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => cb(null, { text: `got ${c.request.data.length}`, data: Buffer.alloc(c.request.count), count: 0, code: 0, delay_ms: 0 }),
     });
     const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-    sc = await startSidecar({ appId: APP, layotto: false, args: ['--app-port', String(port), '--app-protocol', 'grpc', ...LIMIT_ARGS] });
-  });
+    sc = await startSidecar({ startupMs: STARTUP_MS, appId: APP, layotto: false, args: ['--app-port', String(port), '--app-protocol', 'grpc', ...LIMIT_ARGS] });
+  }, 3 * STARTUP_MS);
   afterAll(async () => {
     await sc?.stop();
     server?.forceShutdown();

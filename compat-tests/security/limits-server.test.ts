@@ -12,6 +12,9 @@ import { daprClientConstructor } from '../../src/api/dapr-grpc/protos';
 import { until } from '../../test/wait';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
 
+/** A sidecar's health deadline: several starting at once on a busy machine can take longer than the helper's 20 s. */
+const STARTUP_MS = 60_000;
+
 /** A raw TCP client: what it sent, what came back, and whether the server closed it. */
 class Raw {
   readonly socket = new Socket();
@@ -49,12 +52,13 @@ describe('header size and slow clients', () => {
 
   beforeAll(async () => {
     sc = await startSidecar({
+      startupMs: STARTUP_MS,
       resources: { 's.yaml': componentYaml('statestore', 'state.in-memory') },
       layotto: false,
       // A second HTTP listener (--dapr-listen-addresses adds 127.0.0.2 to the helper's 127.0.0.1): the same limits.
       args: ['--read-header-timeout', '1s', '--read-request-timeout', '2s', '--keep-alive-timeout', '1s', '--dapr-listen-addresses', '127.0.0.2'],
     });
-  });
+  }, 3 * STARTUP_MS);
   afterAll(async () => {
     for (const r of open) r.destroy();
     await sc?.stop();
@@ -174,9 +178,9 @@ describe('--max-concurrent-requests and --app-max-concurrency', () => {
 
   beforeAll(async () => {
     const port = await app.start();
-    capped = await startSidecar({ appId: 'capped', layotto: false, args: ['--app-port', String(port), '--max-concurrent-requests', '2'] });
-    queued = await startSidecar({ appId: 'queued', layotto: false, args: ['--app-port', String(port), '--app-max-concurrency', '1'] });
-  }, 60_000);
+    capped = await startSidecar({ startupMs: STARTUP_MS, appId: 'capped', layotto: false, args: ['--app-port', String(port), '--max-concurrent-requests', '2'] });
+    queued = await startSidecar({ startupMs: STARTUP_MS, appId: 'queued', layotto: false, args: ['--app-port', String(port), '--app-max-concurrency', '1'] });
+  }, 3 * STARTUP_MS);
   afterAll(async () => {
     await capped?.stop();
     await queued?.stop();
@@ -220,8 +224,8 @@ describe('--max-connections', () => {
 
   beforeAll(async () => {
     // A short keep-alive so the readiness poll's connection is gone before the cases count.
-    sc = await startSidecar({ layotto: false, args: ['--max-connections', '3', '--keep-alive-timeout', '500ms'] });
-  });
+    sc = await startSidecar({ startupMs: STARTUP_MS, layotto: false, args: ['--max-connections', '3', '--keep-alive-timeout', '500ms'] });
+  }, 3 * STARTUP_MS);
   afterAll(async () => {
     for (const r of open) r.destroy();
     await sc?.stop();

@@ -12,6 +12,9 @@ import { loadLayottoDefinition } from '../../src/api/layotto-grpc/protos';
 import { collect, echoClient, type EchoApp, metadata, startEchoApp, to, unary } from '../../test/grpc-echo';
 import { componentYaml, type Sidecar, startSidecar } from '../helpers/sidecar';
 
+/** A sidecar's health deadline: several starting at once on a busy machine can take longer than the helper's 20 s. */
+const STARTUP_MS = 60_000;
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Client: LayottoClient } = require('layotto') as typeof import('layotto');
 
@@ -59,6 +62,7 @@ describe('DAPR_API_TOKEN guards every API', () => {
   beforeAll(async () => {
     app = await startEchoApp(APP);
     sc = await startSidecar({
+      startupMs: STARTUP_MS,
       appId: APP,
       resources: { 's.yaml': componentYaml('statestore', 'state.in-memory'), 'h.yaml': componentYaml('helloworld', 'hello.helloworld', { hello: 'greeting' }) },
       args: ['--app-port', String(app.port), '--app-protocol', 'grpc', '--log-level', 'debug', '--enable-api-logging'],
@@ -70,7 +74,7 @@ describe('DAPR_API_TOKEN guards every API', () => {
       if (token !== undefined) headers.set('dapr-api-token', token);
       return fetch(`http://127.0.0.1:${sc.httpPort}${path}`, { ...rest, headers });
     };
-  });
+  }, 3 * STARTUP_MS);
   afterAll(async () => {
     await sc?.stop();
     await app?.close();

@@ -18,6 +18,9 @@ import { echoClient, echoService, type Msg, metadata, unary } from '../../test/g
 import { until } from '../../test/wait';
 import { componentYaml, freePort, type Sidecar, startSidecar, waitHealthy } from '../helpers/sidecar';
 
+/** A sidecar's health deadline: several starting at once on a busy machine can take longer than the helper's 20 s. */
+const STARTUP_MS = 60_000;
+
 const APP_TOKEN = `app-${randomBytes(12).toString('hex')}`;
 const DAPR_TOKEN = `dapr-${randomBytes(12).toString('hex')}`;
 const ENV = { APP_API_TOKEN: APP_TOKEN, DAPR_API_TOKEN: DAPR_TOKEN };
@@ -38,7 +41,7 @@ const daprHttp = (sc: Sidecar, path: string, init: RequestInit = {}) =>
   fetch(`http://127.0.0.1:${sc.httpPort}${path}`, { ...init, headers: { 'dapr-api-token': DAPR_TOKEN, 'content-type': 'application/json', ...init.headers } });
 
 /** A caller sidecar without an app (sidecar-to-sidecar invocation of `appId`). */
-const callerSidecar = (appId: string) => startSidecar({ appId: `${appId}-caller`, layotto: false, env: { DAPR_API_TOKEN: DAPR_TOKEN } });
+const callerSidecar = (appId: string) => startSidecar({ startupMs: STARTUP_MS, appId: `${appId}-caller`, layotto: false, env: { DAPR_API_TOKEN: DAPR_TOKEN } });
 
 const accepted = (seen: Seen[]) => seen.filter((s) => s.token === APP_TOKEN).map((s) => s.what);
 
@@ -67,9 +70,9 @@ describe('APP_API_TOKEN: a plain HTTP app that refuses calls without it', () => 
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    sc = await startSidecar({ appId: APP, layotto: false, resources: RESOURCES, env: ENV, args: ['--app-port', String((server.address() as AddressInfo).port), ...HEALTH_ARGS] });
+    sc = await startSidecar({ startupMs: STARTUP_MS, appId: APP, layotto: false, resources: RESOURCES, env: ENV, args: ['--app-port', String((server.address() as AddressInfo).port), ...HEALTH_ARGS] });
     caller = await callerSidecar(APP);
-  });
+  }, 3 * STARTUP_MS);
   afterAll(async () => {
     await caller?.stop();
     await sc?.stop();
@@ -138,9 +141,9 @@ describe('APP_API_TOKEN: a plain gRPC app that refuses calls without it', () => 
     server.addService(service('AppCallbackHealthCheck'), { HealthCheck: checked('HealthCheck', () => ({})) });
     server.addService(echoService, { Unary: checked('Echo/Unary', (m: Msg) => ({ ...m, text: `echo:${m.text}` })) });
     const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-    sc = await startSidecar({ appId: APP, layotto: false, resources: RESOURCES, env: ENV, args: ['--app-port', String(port), '--app-protocol', 'grpc', ...HEALTH_ARGS] });
+    sc = await startSidecar({ startupMs: STARTUP_MS, appId: APP, layotto: false, resources: RESOURCES, env: ENV, args: ['--app-port', String(port), '--app-protocol', 'grpc', ...HEALTH_ARGS] });
     caller = await callerSidecar(APP);
-  });
+  }, 3 * STARTUP_MS);
   afterAll(async () => {
     await caller?.stop();
     await sc?.stop();
@@ -192,7 +195,7 @@ describe('APP_API_TOKEN with the real @dapr/dapr DaprServer', () => {
     it(`${protocol} app: its handlers see the app token on deliveries${protocol === 'http' ? ' and invocations' : ''}`, async () => {
       const APP = `app-token-sdk-${protocol}`;
       const appPort = await freePort();
-      const sc = await startSidecar({ appId: APP, layotto: false, resources: RESOURCES, env: ENV, wait: false, args: ['--app-port', String(appPort), '--app-protocol', protocol] });
+      const sc = await startSidecar({ startupMs: STARTUP_MS, appId: APP, layotto: false, resources: RESOURCES, env: ENV, wait: false, args: ['--app-port', String(appPort), '--app-protocol', protocol] });
       const comm = protocol === 'grpc' ? CommunicationProtocolEnum.GRPC : CommunicationProtocolEnum.HTTP;
       const server = new DaprServer({
         serverHost: '127.0.0.1',
@@ -213,7 +216,7 @@ describe('APP_API_TOKEN with the real @dapr/dapr DaprServer', () => {
           }, { method: HttpMethod.POST });
         }
         await server.start();
-        await waitHealthy(sc);
+        await waitHealthy(sc, STARTUP_MS);
         await server.client.pubsub.publish('pubsub', 'orders', { n: 1 });
         if (protocol === 'http') expect(await server.client.invoker.invoke(APP, 'hello', HttpMethod.POST, {})).toEqual({ ok: true });
         await until(() => tokens.some((t) => t.what === 'delivery'), () => JSON.stringify(tokens));
@@ -224,6 +227,6 @@ describe('APP_API_TOKEN with the real @dapr/dapr DaprServer', () => {
         await server.stop().catch(() => undefined);
         await server.client.stop().catch(() => undefined);
       }
-    });
+    }, 2 * STARTUP_MS);
   }
 });
