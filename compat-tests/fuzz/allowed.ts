@@ -43,10 +43,10 @@ export const ALLOWED_HTTP_5XX: Allowed5xx[] = [
     why: 'querying a store without the query feature: daprd answers 500 ERR_STATE_STORE_NOT_SUPPORTED',
   },
   {
-    routes: /^PublishEvent$/,
+    routes: /^(Bulk)?PublishEvent$/,
     errorCode: 'ERR_PUBSUB_CLOUD_EVENTS_SER',
     status: 500,
-    why: 'a body sent as application/cloudevents+json that is not a JSON object: daprd answers 500 ERR_PUBSUB_CLOUD_EVENTS_SER',
+    why: 'a body (or a bulk entry) sent as application/cloudevents+json that is not a JSON object, or JSON data nested too deep: daprd answers 500 ERR_PUBSUB_CLOUD_EVENTS_SER',
   },
   {
     routes: /^Healthz$/,
