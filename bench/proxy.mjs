@@ -8,6 +8,8 @@
 //             on the same cluster: "plain" (no filters) and "filtered" (proxy.metrics and a
 //             proxy.ratelimit whose limit is never reached, so every request pays for the check);
 //             and a second sidecar run with node --max-semi-space-size=32, a plain listener only.
+//   floor:    proxy-floor.mjs, the least a Node.js proxy can do per request (raw sockets, nothing
+//             else): how much of the gap to nginx is Node itself.
 // Generator: proxy-loadgen.mjs (raw keep-alive HTTP/1.1 sockets in worker threads, its own process).
 // Each target is primed once, unrecorded (V8 needs ~10 s of load to settle the proxy's path: shorter
 // priming measures the JIT, not the proxy), then every round runs
@@ -19,7 +21,7 @@
 // Options:
 //   --rounds 3  --connections 64  --threads 1  --warmup 1  --duration 5  --prime 10
 //   --rate 1000  --open-duration 5  --body 100
-//   --only direct,nginx,proxy,proxy-filters,proxy-semi   (a subset; no results file unless --out)
+//   --only direct,nginx,proxy,proxy-filters,proxy-semi,floor   (a subset; no results file unless --out)
 //   --pin            upstream + generator on CPU 0, nginx proxy + sidecar on CPU 1 (taskset)
 //   --skip-build  --out FILE  --profile DIR   (--profile: node --cpu-prof the sidecar into DIR)
 import { execFileSync, fork } from 'node:child_process';
@@ -78,6 +80,7 @@ const TARGETS = [
   { id: 'proxy', title: 'layotto-ts proxy, filters off', via: 'plain', server: 'sidecar' },
   { id: 'proxy-filters', title: 'layotto-ts proxy, proxy.metrics + proxy.ratelimit', via: 'filtered', server: 'sidecar' },
   { id: 'proxy-semi', title: `layotto-ts proxy, filters off, node ${SEMI}`, via: 'semi', server: 'sidecarSemi' },
+  { id: 'floor', title: 'Node floor: proxy-floor.mjs (raw sockets, nothing else)', via: 'floor', server: 'floor' },
 ];
 const only = opt.only ? new Set(opt.only.split(',')) : undefined;
 const targets = TARGETS.filter((t) => !only || only.has(t.id));
@@ -196,8 +199,8 @@ async function main() {
 
   const dir = mkdtempSync(join(os.tmpdir(), 'layotto-ts-bench-proxy-'));
   tmpDirs.push(dir);
-  const [upstreamPort, nginxPort, plainPort, filteredPort, semiPort] = await Promise.all(Array.from({ length: 5 }, freePort));
-  const ports = { upstream: upstreamPort, nginx: nginxPort, plain: plainPort, filtered: filteredPort, semi: semiPort };
+  const [upstreamPort, nginxPort, plainPort, filteredPort, semiPort, floorPort] = await Promise.all(Array.from({ length: 6 }, freePort));
+  const ports = { upstream: upstreamPort, nginx: nginxPort, plain: plainPort, filtered: filteredPort, semi: semiPort, floor: floorPort };
   const body = 'x'.repeat(config.bodyBytes);
 
   const upstream = startNginx(join(dir, 'upstream'), upstreamConfig(join(dir, 'upstream'), upstreamPort, body));
@@ -237,16 +240,22 @@ async function main() {
   if (targets.some((t) => t.server === 'sidecar')) await startSidecar('sidecar', [], { plain: plainPort, filtered: filteredPort });
   if (targets.some((t) => t.server === 'sidecarSemi')) await startSidecar('sidecarSemi', [SEMI], { semi: semiPort });
 
+  let floor;
+  if (targets.some((t) => t.server === 'floor')) {
+    floor = spawnNode([join(HERE, 'proxy-floor.mjs'), String(floorPort), String(upstreamPort)]);
+    children.push(floor);
+  }
+
   // Every path in use must return the upstream's exact body before any load.
-  const owner = { upstream, nginx: front, plain: sidecars.sidecar, filtered: sidecars.sidecar, semi: sidecars.sidecarSemi };
+  const owner = { upstream, nginx: front, plain: sidecars.sidecar, filtered: sidecars.sidecar, semi: sidecars.sidecarSemi, floor };
   for (const via of new Set(['upstream', ...targets.map((t) => t.via)])) {
     await waitUntil(`${via} answering`, owner[via], async () => {
       const r = await get(ports[via]);
       return r.status === 200 && r.body === body;
     }, 20_000);
   }
-  const pids = { upstream: upstream.workerPid(), nginx: front.workerPid(), sidecar: sidecars.sidecar?.proc.pid, sidecarSemi: sidecars.sidecarSemi?.proc.pid };
-  for (const [pid, cpu] of [[upstream.proc.pid, 0], [pids.upstream, 0], [front.proc.pid, 1], [pids.nginx, 1], [pids.sidecar, 1], [pids.sidecarSemi, 1]]) pin(pid, cpu);
+  const pids = { upstream: upstream.workerPid(), nginx: front.workerPid(), sidecar: sidecars.sidecar?.proc.pid, sidecarSemi: sidecars.sidecarSemi?.proc.pid, floor: floor?.proc.pid };
+  for (const [pid, cpu] of [[upstream.proc.pid, 0], [pids.upstream, 0], [front.proc.pid, 1], [pids.nginx, 1], [pids.sidecar, 1], [pids.sidecarSemi, 1], [pids.floor, 1]]) pin(pid, cpu);
   log(`nginx ${nginx}: upstream worker ${pids.upstream}, proxy worker ${pids.nginx}; sidecars ${Object.entries(sidecars).map(([n, c]) => `${n} pid ${c.proc.pid}`).join(', ') || 'none'}; every path answers the ${config.bodyBytes}-byte body`);
 
   const serverPids = (t) => ({ server: pids[t.server], ...(t.server === 'upstream' ? {} : { upstream: pids.upstream }) });
@@ -324,6 +333,23 @@ const pct = (n) => (Number.isFinite(n) ? `${Math.round(n)}%` : '–');
 const ratio = (a, b) => (Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 const signed = (n) => (Number.isFinite(n) ? `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(3)}` : '–');
 
+/** CPU per request of nginx, the Node floor and the proxy, side by side: what the gap is made of. */
+function cpuStory(s) {
+  const us = (id) => s[id]?.usPerReq;
+  if (![us('nginx'), us('floor'), us('proxy')].every(Number.isFinite)) return '';
+  const x = (a, b) => `${(a / b).toFixed(1)}×`;
+  return `
+## CPU per request
+
+nginx's worker spent ${f(us('nginx'), 1)} µs of CPU per proxied request; the Node floor (proxy-floor.mjs: raw sockets,
+no routing, streams, promises or filters) ${f(us('floor'), 1)} µs (${x(us('floor'), us('nginx'))} nginx); the mesh proxy with
+filters off ${f(us('proxy'), 1)} µs (${x(us('proxy'), us('floor'))} the floor)${Number.isFinite(us('proxy-semi')) ? `, ${f(us('proxy-semi'), 1)} µs with node ${SEMI}` : ''}${
+    Number.isFinite(us('proxy-filters')) ? `; proxy.metrics + proxy.ratelimit add ${f(us('proxy-filters') - us('proxy'), 1)} µs` : ''
+  }. Throughput follows CPU per request once the proxy's one thread is busy, and all of these share the
+machine's ${config.cores} cores with the generator and the upstream.
+`;
+}
+
 function render(s, { nginx }) {
   const direct = s.direct;
   const ng = s.nginx;
@@ -375,7 +401,7 @@ Other = the rest of the machine (other jobs, kernel time not charged to these pr
 ${open.join('\n')}
 
 Latency runs from each request's scheduled send time to the end of its answer (a stall is not hidden).
-${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
+${cpuStory(s)}${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 }
 
 main()
