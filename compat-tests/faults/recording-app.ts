@@ -17,6 +17,8 @@ export class RecordingApp {
   port = 0;
   /** Every event body (as text) per route, duplicates included, in arrival order. */
   readonly events = new Map<string, string[]>();
+  /** The distinct bodies per route (kept as they arrive: checks over thousands stay cheap). */
+  private readonly distinct = new Map<string, Set<string>>();
   private server?: Server;
   private readonly sockets = new Set<Socket>();
 
@@ -25,6 +27,11 @@ export class RecordingApp {
   /** What reached `route` so far. */
   got(route: string): string[] {
     return this.events.get(route) ?? [];
+  }
+
+  /** The distinct bodies that reached `route` so far. */
+  unique(route: string): ReadonlySet<string> {
+    return this.distinct.get(route) ?? new Set();
   }
 
   async start(port = this.port): Promise<this> {
@@ -71,6 +78,9 @@ export class RecordingApp {
       const list = this.events.get(route) ?? [];
       list.push(body);
       this.events.set(route, list);
+      const seen = this.distinct.get(route) ?? new Set<string>();
+      seen.add(body);
+      this.distinct.set(route, seen);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SUCCESS"}');
     });
   }
