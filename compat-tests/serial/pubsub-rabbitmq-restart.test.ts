@@ -96,12 +96,17 @@ describe('pubsub.rabbitmq: broker restart with events in flight', () => {
     const received = new Set<string>();
     const volatileGot: string[] = [];
     let inHandler = 0;
+    // From the 4th event on, the handler holds until the broker is gone: rabbitmqctl alone can take
+    // seconds on a busy machine, and the events must still be outstanding when the broker stops.
+    let brokerGone!: () => void;
+    const gone = new Promise<void>((r) => (brokerGone = r));
     subs.push(await volatile.subscribe({ topic: `${topic}-volatile`, metadata: {} }, async (m) => void volatileGot.push(m.data.toString())));
     const sub = await ps.subscribe({ topic, metadata: {} }, async (m) => {
       inHandler++;
       try {
         // Slow enough that the restart catches messages in the handler and unacked in the queue.
         await sleep(50);
+        if (received.size >= 3) await gone;
         received.add(m.data.toString());
       } finally {
         inHandler--;
@@ -119,11 +124,13 @@ describe('pubsub.rabbitmq: broker restart with events in flight', () => {
 
     try {
       await rabbitmqctl('stop_app');
+      brokerGone();
       // Events were still outstanding (in the handler or queued unacked) when the broker went.
       expect(received.size).toBeLessThan(published.length);
       // Broker away: publish waits (bounded) for the reconnect, then fails with a clear error.
       await expect(ps.publish({ topic, data: Buffer.from('during'), metadata: {} })).rejects.toThrow(/rabbitmq pub\/sub: publishing to .* failed: .*not connected/);
     } finally {
+      brokerGone();
       await ensureStarted();
     }
 
