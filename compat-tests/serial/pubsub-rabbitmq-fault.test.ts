@@ -6,36 +6,12 @@
 // also outlives the crashed subscriber), persistent messages (deliveryMode 2), publisher confirms
 // (a publish is acknowledged only once the broker confirmed it), requeueInFailure so a delivery the
 // crashed app never answered goes back to the queue.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { connect } from 'amqplib';
-import { reachable, requireService } from '../../test/services';
-import { until } from '../../test/wait';
+import { requireService } from '../../test/services';
+import { deleteRabbitMQTopology, ensureRabbitMQUp, RABBITMQ_URL, rabbitmqctlUsable, restartRabbitMQNode } from '../helpers/rabbitmq';
 import { componentYaml } from '../helpers/sidecar';
 import { runAtLeastOnce } from '../faults/at-least-once';
 
-const run = promisify(execFile);
-const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const N = Number(process.env.FAULTS_EVENTS ?? 10_000);
-
-const rabbitmqctl = (...args: string[]) => run('rabbitmqctl', ['-q', ...args], { timeout: 120_000 });
-
-/** Starts the node as the machine does, unless it answers; then waits for the broker to be up. */
-async function ensureUp(): Promise<void> {
-  if (!(await reachable('127.0.0.1', 5672))) {
-    // The node may be running with the app stopped; otherwise start the node itself.
-    await rabbitmqctl('start_app').catch(() => run('rabbitmq-server', ['-detached'], { timeout: 60_000 }));
-    await until(() => reachable('127.0.0.1', 5672), () => 'RabbitMQ to accept connections on 5672 again', 120_000);
-  }
-  await rabbitmqctl('await_startup');
-}
-
-async function restartRabbitMQ(): Promise<void> {
-  await rabbitmqctl('stop');
-  await run('rabbitmq-server', ['-detached'], { timeout: 60_000 });
-  await until(() => reachable('127.0.0.1', 5672), () => 'RabbitMQ to accept connections on 5672 after its restart', 120_000);
-  await rabbitmqctl('await_startup');
-}
 
 describe('pubsub.rabbitmq: at least once across a RabbitMQ restart and a subscriber crash', () => {
   let usable = false;
@@ -44,24 +20,13 @@ describe('pubsub.rabbitmq: at least once across a RabbitMQ restart and a subscri
   const appId = `${id}-sub`;
 
   beforeAll(async () => {
-    if (!(await requireService('rabbitmq', '127.0.0.1', 5672))) return;
-    try {
-      await rabbitmqctl('status');
-      usable = true;
-    } catch (e) {
-      process.stderr.write(`\n!!! SKIPPED: rabbitmqctl is not usable here (${(e as Error).message}); the RabbitMQ fault test needs it.\n\n`);
-    }
+    usable = (await requireService('rabbitmq', '127.0.0.1', 5672)) && (await rabbitmqctlUsable());
   }, 120_000);
 
   afterAll(async () => {
     if (!usable) return;
-    await ensureUp();
-    // Durable and never auto-deleted: remove what the test declared.
-    const conn = await connect(URL);
-    const ch = await conn.createChannel();
-    await ch.deleteQueue(`${appId}-${topic}`);
-    await ch.deleteExchange(topic);
-    await conn.close();
+    await ensureRabbitMQUp();
+    await deleteRabbitMQTopology(`${appId}-${topic}`, topic);
   }, 300_000);
 
   it(`every acknowledged event of ${N} arrives at least once`, async () => {
@@ -74,7 +39,7 @@ describe('pubsub.rabbitmq: at least once across a RabbitMQ restart and a subscri
       appId,
       resources: {
         'events.yaml': componentYaml('events', 'pubsub.rabbitmq', {
-          connectionString: URL,
+          connectionString: RABBITMQ_URL,
           durable: 'true',
           deletedWhenUnused: 'false',
           deliveryMode: '2',
@@ -84,7 +49,7 @@ describe('pubsub.rabbitmq: at least once across a RabbitMQ restart and a subscri
           reconnectWait: '1s',
         }),
       },
-      restartBroker: restartRabbitMQ,
+      restartBroker: restartRabbitMQNode,
     });
     expect(counts.acknowledged).toBe(N);
     expect(counts.lost).toEqual([]);

@@ -4,27 +4,11 @@
 // handler at that moment, are all delivered afterwards: the subscription comes back by itself,
 // publishing while the broker is away fails with a clear error, and nothing crashes. A second,
 // non-durable subscription shows the topology the restart wiped is declared again.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { connect } from 'amqplib';
 import { RabbitMQPubSub } from '../../src/components/pubsub/rabbitmq';
 import type { Subscription } from '../../src/components/pubsub/types';
-import { reachable, requireService } from '../../test/services';
+import { requireService } from '../../test/services';
 import { sleep, until } from '../../test/wait';
-
-const run = promisify(execFile);
-const URL = 'amqp://guest:guest@127.0.0.1:5672';
-
-async function rabbitmqctl(...args: string[]): Promise<void> {
-  await run('rabbitmqctl', ['-q', ...args], { timeout: 60000 });
-}
-
-/** Leaves RabbitMQ running whatever happened before. */
-async function ensureStarted(): Promise<void> {
-  await rabbitmqctl('start_app');
-  await rabbitmqctl('await_startup');
-  await until(() => reachable('127.0.0.1', 5672), () => 'port 5672 to accept again', 30000);
-}
+import { deleteRabbitMQTopology, ensureRabbitMQUp, RABBITMQ_URL as URL, rabbitmqctl, rabbitmqctlUsable } from '../helpers/rabbitmq';
 
 describe('pubsub.rabbitmq: broker restart with events in flight', () => {
   let ready = false;
@@ -39,13 +23,7 @@ describe('pubsub.rabbitmq: broker restart with events in flight', () => {
   const onUnhandled = (e: unknown) => void unhandled.push(e);
 
   beforeAll(async () => {
-    if (!(await requireService('rabbitmq', '127.0.0.1', 5672))) return;
-    try {
-      await run('rabbitmqctl', ['-q', 'status'], { timeout: 30000 });
-    } catch (e) {
-      process.stderr.write(`\n!!! SKIPPED: rabbitmqctl is not usable here (${(e as Error).message}); the restart test needs it.\n\n`);
-      return;
-    }
+    if (!(await requireService('rabbitmq', '127.0.0.1', 5672)) || !(await rabbitmqctlUsable())) return;
     process.on('unhandledRejection', onUnhandled);
     await ps.init({
       name: 'restart',
@@ -78,17 +56,13 @@ describe('pubsub.rabbitmq: broker restart with events in flight', () => {
 
   afterAll(async () => {
     process.off('unhandledRejection', onUnhandled);
-    if (ready) await ensureStarted();
+    if (ready) await ensureRabbitMQUp();
     for (const s of subs) await s.close();
     await ps.close();
     await volatile.close();
     if (!ready) return;
     // Durable and never auto-deleted: remove what the test declared.
-    const conn = await connect(URL);
-    const ch = await conn.createChannel();
-    await ch.deleteQueue(`${consumerID}-${topic}`);
-    await ch.deleteExchange(topic);
-    await conn.close();
+    await deleteRabbitMQTopology(`${consumerID}-${topic}`, topic);
   }, 90000);
 
   it('redelivers everything after the restart, on the same subscription', async () => {
@@ -131,7 +105,7 @@ describe('pubsub.rabbitmq: broker restart with events in flight', () => {
       await expect(ps.publish({ topic, data: Buffer.from('during'), metadata: {} })).rejects.toThrow(/rabbitmq pub\/sub: publishing to .* failed: .*not connected/);
     } finally {
       brokerGone();
-      await ensureStarted();
+      await ensureRabbitMQUp();
     }
 
     // The same subscription is back without being re-subscribed; new events flow too.
