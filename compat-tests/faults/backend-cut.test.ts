@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Client } from 'pg';
 import { requireService } from '../../test/services';
 import { sleep, until } from '../../test/wait';
 import { TcpCut } from '../helpers/tcp-cut';
@@ -198,6 +199,12 @@ describe('backends going away (TCP cut and stall), one sidecar, no restart', () 
     await sc?.stop();
     await app.stop();
     for (const b of live) await b.proxy!.close();
+    if (live.some((b) => b.name === 'postgresql')) {
+      const db = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+      await db.connect();
+      await db.query('DROP TABLE IF EXISTS faults_state');
+      await db.end();
+    }
     if (live.some((b) => b.name === 'nats')) {
       const nc = await natsConnect({ servers: '127.0.0.1:4222' });
       await (await jetstreamManager(nc)).streams.delete(run).catch(() => undefined);
@@ -214,8 +221,8 @@ describe('backends going away (TCP cut and stall), one sidecar, no restart', () 
       const marker = `${run}-m${markers++}`;
       const r = await d.send(sc!, marker).catch(() => undefined);
       if (r && r.status < 300) sent.push(marker);
-      const until = Date.now() + 2000;
-      while (Date.now() < until) {
+      const waitEnd = Date.now() + 2000;
+      while (Date.now() < waitEnd) {
         // A binding's body is the request's data as JSON (a string arrives quoted).
         if (sent.some((m) => app.got(d.route).some((g) => g.includes(m)))) return Date.now() - started;
         await sleep(50);
@@ -259,10 +266,12 @@ describe('backends going away (TCP cut and stall), one sidecar, no restart', () 
       for (const d of b.deliveries) await delivers(d);
 
       await b.proxy!.cut();
-      await Promise.all(b.calls.map((c) => failsClearly(b, c, 'cut')));
-      await healthy();
-
-      await b.proxy!.restore();
+      try {
+        await Promise.all(b.calls.map((c) => failsClearly(b, c, 'cut')));
+        await healthy();
+      } finally {
+        await b.proxy!.restore();
+      }
       for (const c of b.calls) log(`  ${b.name} restored: ${c.what} works again after ${await succeeds(c)} ms`);
       for (const d of b.deliveries) log(`  ${b.name} restored: ${d.what} delivers again after ${await delivers(d)} ms`);
       await healthy();
