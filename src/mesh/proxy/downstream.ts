@@ -147,6 +147,11 @@ export class H1Downstream extends BaseDownstream implements Downstream {
     if (this.closed) return up.abort();
     this.status = up.status;
     if (up.grpc) this.grpcStatus = grpcStatusOf(up.headers);
+    if (up.whole !== undefined) {
+      // A small answer read whole: one write, no stream to pump.
+      this.responseBytes = up.whole.length;
+      return void res.writeHead(up.status, up.headers).end(up.whole);
+    }
     res.writeHead(up.status, up.headers);
     if (up.endAfterHeaders) return void res.end();
     up.body.on('error', () => res.destroy());

@@ -65,6 +65,25 @@ describe('Http1Pool', () => {
     expect(seen[3]).toEqual({ method: 'GET', url: '/x/3?q=1', host: 'svc', multi: '1, 2' });
   });
 
+  it('an answer that came whole with its head is handed over whole; its body can still be read as a stream', async () => {
+    const up = await tcp((s) =>
+      s.on('data', (d: Buffer) => {
+        if (d.includes('/split')) {
+          s.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc');
+          setTimeout(() => s.write('def'), 20);
+        } else s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole');
+      }),
+    );
+    closers.push(() => up.server.close());
+    const p = pool(up.port);
+    const small = await p.request(req(), never());
+    expect(small.whole?.toString()).toBe('whole');
+    expect(await text(small)).toBe('whole');
+    const split = await p.request(req({ path: '/split' }), never());
+    expect(split.whole).toBeUndefined();
+    expect(await text(split)).toBe('abcdef');
+  });
+
   it('opens at most maxConnections; the requests past them wait their turn', async () => {
     let active = 0;
     let peak = 0;
@@ -105,6 +124,23 @@ describe('Http1Pool', () => {
     expect(await text(streamed)).toBe('chunked:one,two');
     expect(streamed.trailers()).toEqual({ 'x-sum': '7' });
     expect(up.connections()).toBe(1);
+  });
+
+  it('sends a large streamed request body chunked, byte for byte, to a slow reader', async () => {
+    const big = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 253;
+    const up = await serve((rq, rs) => {
+      const parts: Buffer[] = [];
+      // Not reading at first fills the kernel's buffers and then the socket's: write() says false.
+      rq.pause();
+      setTimeout(() => rq.resume(), 300);
+      rq.on('data', (c: Buffer) => parts.push(c));
+      rq.on('end', () => rs.end(Buffer.concat(parts).equals(big) ? 'same' : `different: ${Buffer.concat(parts).length} bytes`));
+    });
+    closers.push(() => up.server.close());
+    const chunks = Array.from({ length: big.length / 65536 }, (_, i) => big.subarray(i * 65536, (i + 1) * 65536));
+    const r = await pool(up.port).request(req({ method: 'POST', body: new RequestBody(Readable.from(chunks)) }), never());
+    expect(await text(r)).toBe('same');
   });
 
   it('moves a large answer with backpressure, byte for byte', async () => {

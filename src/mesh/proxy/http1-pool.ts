@@ -76,13 +76,18 @@ class UpstreamBody extends Readable {
 class Exchange implements ResponseSink, UpstreamResponse {
   status = 0;
   headers: ResponseHeaders = {};
-  body!: UpstreamBody;
+  /** The whole body when it came in the same read as the head (no trailers): written at once, no stream. */
+  whole: Buffer | undefined;
   endAfterHeaders = false;
   grpc = false;
   readonly parser: ResponseParser;
   private ended = false;
   private sent = false;
   private settled = false;
+  private resolved = false;
+  private stream: UpstreamBody | undefined;
+  /** Body bytes read with the head, before the attempt resolves. */
+  private early: Buffer[] | undefined;
   private trailerMap: ResponseHeaders | undefined;
   private onAbort?: () => void;
 
@@ -128,7 +133,15 @@ class Exchange implements ResponseSink, UpstreamResponse {
     const resume = () => src.resume();
     src.on('data', (c: Buffer) => {
       if (!this.conn.busyWith(this)) return;
-      const ok = chunked ? socket.write(`${c.length.toString(16)}\r\n`, 'latin1') && socket.write(c) && socket.write('\r\n', 'latin1') : socket.write(c);
+      let ok: boolean;
+      if (chunked) {
+        // All three parts, whatever write() says about the buffer: one writev once uncorked.
+        socket.cork();
+        socket.write(`${c.length.toString(16)}\r\n`, 'latin1');
+        socket.write(c);
+        ok = socket.write('\r\n', 'latin1');
+        socket.uncork();
+      } else ok = socket.write(c);
       if (!ok) {
         src.pause();
         socket.once('drain', resume);
@@ -147,28 +160,51 @@ class Exchange implements ResponseSink, UpstreamResponse {
     this.status = status;
     this.headers = endToEnd(headers);
     this.grpc = responseIsGrpc(headers);
-    this.body = new UpstreamBody(this);
-    // A body nobody reads (a discarded answer) may still fail when its connection dies: not a crash.
-    this.body.on('error', ignore);
     this.endAfterHeaders = this.parser.done;
     this.settle();
-    this.resolve(this);
+    // Resolved by deliver() once the rest of this read is parsed: a small answer is then whole.
   }
 
   data(chunk: Buffer): void {
-    if (!this.body.push(chunk)) this.conn.socket.pause();
+    if (this.stream) {
+      if (!this.stream.push(chunk)) this.conn.socket.pause();
+    } else (this.early ??= []).push(chunk);
   }
 
   end(trailers: ResponseHeaders | undefined): void {
     this.ended = true;
     this.trailerMap = trailers;
-    this.body.push(null);
+    this.stream?.push(null);
     // The request body may still be going out (an early answer): the connection waits for it.
     if (this.sent) this.conn.finished(this, this.parser.keepAlive);
     else if (!this.parser.keepAlive) this.conn.finished(this, false);
   }
 
+  /** After the read that brought the head: resolves the attempt, with the whole body or a stream of it. */
+  deliver(): void {
+    if (this.resolved) return;
+    this.resolved = true;
+    if (this.ended && !this.endAfterHeaders && this.trailerMap === undefined) {
+      const e = this.early;
+      this.whole = e === undefined ? Buffer.alloc(0) : e.length === 1 ? e[0] : Buffer.concat(e);
+      this.early = undefined;
+    } else void this.body; // the stream, now: later reads push into it with backpressure
+    this.resolve(this);
+  }
+
   // ---- UpstreamResponse ----
+
+  /** The body as a stream, made when first asked for (never, when the downstream writes `whole`). */
+  get body(): UpstreamBody {
+    if (this.stream) return this.stream;
+    const s = new UpstreamBody(this);
+    // A body nobody reads (a discarded answer) may still fail when its connection dies: not a crash.
+    s.on('error', ignore);
+    for (const c of this.whole ? [this.whole] : (this.early ?? [])) s.push(c);
+    this.early = undefined;
+    if (this.ended) s.push(null);
+    return (this.stream = s);
+  }
 
   trailers(): ResponseHeaders | undefined {
     return this.trailerMap;
@@ -176,7 +212,7 @@ class Exchange implements ResponseSink, UpstreamResponse {
 
   abort(): void {
     if (!this.ended) this.conn.drop();
-    if (!this.body.destroyed) this.body.destroy();
+    if (this.stream && !this.stream.destroyed) this.stream.destroy();
   }
 
   discard(): void {
@@ -190,7 +226,8 @@ class Exchange implements ResponseSink, UpstreamResponse {
 
   /** The connection failed or was given up: before the head the attempt rejects, after it the body errors. */
   fail(e: Error): void {
-    if (!this.settled) {
+    if (!this.resolved) {
+      this.resolved = true;
       this.settle();
       this.conn.drop();
       this.reject(this.signal.aborted ? this.signal.reason : e instanceof ResponseParseError ? new UpstreamError('reset', e.message, e) : failure(e, true));
@@ -239,8 +276,10 @@ class Conn {
       try {
         ex.parser.execute(chunk);
       } catch (e) {
-        ex.fail(e as Error);
+        return void ex.fail(e as Error);
       }
+      // The exchange may have ended in this read and the connection moved on: `ex` is still this one.
+      if (ex.parser.headed) ex.deliver();
     });
     socket.on('end', () => {
       const ex = this.exchange;

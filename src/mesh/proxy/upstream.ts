@@ -58,6 +58,8 @@ export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: Readable;
+  /** The whole body, when it was all in with the headers (and no trailers follow): written at once, `body` left unread. */
+  whole?: Buffer;
   /** The headers ended the stream (an h2 trailers-only answer, a HEAD answer): no body follows. */
   endAfterHeaders: boolean;
   grpc: boolean;
