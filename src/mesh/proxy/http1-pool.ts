@@ -26,6 +26,8 @@ const DRAIN_LIMIT = 64 * 1024;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
 const ignore = () => undefined;
+/** Where every upstream socket reads into (see Http1Pool.open). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** The request head, or throws on a header a filter or route made that cannot go on the wire. */
 function requestHead(req: UpstreamRequest, framing: string): string {
@@ -270,17 +272,6 @@ class Conn {
     readonly socket: Socket,
     private readonly pool: Http1Pool,
   ) {
-    socket.on('data', (chunk: Buffer) => {
-      const ex = this.exchange;
-      if (!ex) return void this.destroy(new UpstreamError('reset', 'bytes from the upstream with no request outstanding'));
-      try {
-        ex.parser.execute(chunk);
-      } catch (e) {
-        return void ex.fail(e as Error);
-      }
-      // The exchange may have ended in this read and the connection moved on: `ex` is still this one.
-      if (ex.parser.headed) ex.deliver();
-    });
     socket.on('end', () => {
       const ex = this.exchange;
       if (!ex) return void this.destroy();
@@ -301,6 +292,19 @@ class Conn {
       if (ex) this.lost(ex, new Error('the upstream connection closed'));
       this.destroy();
     });
+  }
+
+  /** Bytes read off the socket (its onread callback: no stream machinery per read). */
+  read(chunk: Buffer): void {
+    const ex = this.exchange;
+    if (!ex) return void this.destroy(new UpstreamError('reset', 'bytes from the upstream with no request outstanding'));
+    try {
+      ex.parser.execute(chunk);
+    } catch (e) {
+      return void ex.fail(e as Error);
+    }
+    // The exchange may have ended in this read and the connection moved on: `ex` is still this one.
+    if (ex.parser.headed) ex.deliver();
   }
 
   busyWith(ex: Exchange): boolean {
@@ -448,8 +452,22 @@ export class Http1Pool {
 
   private open(w: Waiter, signal?: AbortSignal): void {
     if (this.closed) return w.fail(new UpstreamError('reset', 'the proxy is shutting down'));
-    const socket = connect({ host: this.host, port: this.port, noDelay: true });
-    const conn = new Conn(socket, this);
+    // Reads land in one shared buffer (copied out at once: answers outlive the next read), handed to
+    // the connection without a 'data' event; returning false pauses the socket, as push() would.
+    let conn: Conn | undefined;
+    const socket = connect({
+      host: this.host,
+      port: this.port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array) => {
+          conn!.read(Buffer.from(buf.subarray(0, n)));
+          return !conn!.socket.isPaused();
+        },
+      },
+    });
+    conn = new Conn(socket, this);
     this.conns.add(conn);
     const timer = setTimeout(() => socket.destroy(new UpstreamError('connect-failure', `connect timeout after ${this.opts.connectTimeoutMs}ms`)), this.opts.connectTimeoutMs);
     const onAbort = () => socket.destroy(signal!.reason as Error);
