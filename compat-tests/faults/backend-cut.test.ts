@@ -261,6 +261,12 @@ describe('backends going away (TCP cut and stall), one sidecar, no restart', () 
   for (const b of BACKENDS) {
     const test = (name: string, fn: () => Promise<void>) => it(`${b.name}: ${name}`, () => (b.proxy ? fn() : Promise.resolve()), 240_000);
 
+    const recovers = async () => {
+      for (const c of b.calls) log(`  ${b.name} restored: ${c.what} works again after ${await succeeds(c)} ms`);
+      for (const d of b.deliveries) log(`  ${b.name} restored: ${d.what} delivers again after ${await delivers(d)} ms`);
+      await healthy();
+    };
+
     test('works before, fails clearly while cut, and recovers once restored', async () => {
       for (const c of b.calls) await succeeds(c);
       for (const d of b.deliveries) await delivers(d);
@@ -272,9 +278,7 @@ describe('backends going away (TCP cut and stall), one sidecar, no restart', () 
       } finally {
         await b.proxy!.restore();
       }
-      for (const c of b.calls) log(`  ${b.name} restored: ${c.what} works again after ${await succeeds(c)} ms`);
-      for (const d of b.deliveries) log(`  ${b.name} restored: ${d.what} delivers again after ${await delivers(d)} ms`);
-      await healthy();
+      await recovers();
     });
 
     test('fails within a bound while stalled (a partition), and recovers once restored', async () => {
@@ -285,9 +289,7 @@ describe('backends going away (TCP cut and stall), one sidecar, no restart', () 
       } finally {
         await b.proxy!.restore();
       }
-      for (const c of b.calls) log(`  ${b.name} restored: ${c.what} works again after ${await succeeds(c)} ms`);
-      for (const d of b.deliveries) log(`  ${b.name} restored: ${d.what} delivers again after ${await delivers(d)} ms`);
-      await healthy();
+      await recovers();
     });
   }
 

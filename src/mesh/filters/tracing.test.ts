@@ -4,6 +4,7 @@ import { currentTrace, setTracer, toGrpcTraceBin } from '../../core/trace';
 import { FilterChain } from '../chain';
 import type { Exchange } from '../filter';
 import { tracingFilter } from './tracing';
+import { exchange as baseExchange } from '../../../test/exchange';
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const PARENT = `00-${TRACE}-b7ad6b7169203331-01`;
@@ -17,19 +18,7 @@ beforeEach(() => {
 });
 afterAll(() => setTracer(undefined));
 
-const exchange = (over: Partial<Exchange>): Exchange => ({
-  api: 'dapr-http',
-  protocol: 'http',
-  verb: 'GET',
-  route: '/v1.0/state/:storeName/:key',
-  path: '/v1.0/state/store1/k1',
-  headers: {},
-  remoteAddress: '127.0.0.1',
-  streaming: false,
-  startNs: 0n,
-  attrs: new Map(),
-  ...over,
-});
+const exchange = (over: Partial<Exchange>): Exchange => baseExchange({ route: '/v1.0/state/:storeName/:key', path: '/v1.0/state/store1/k1', ...over });
 
 async function roundTrip(ex: Exchange, status: number, inHandler?: () => Promise<void>): Promise<void> {
   const chain = new FilterChain([tracingFilter()]);
