@@ -51,6 +51,20 @@ describe('state.postgresql storage layout', () => {
     expect(level.rows[0].value).toBe('2');
   });
 
+  it('a second table sharing the metadata table, or one dropped by hand, is created on init', async () => {
+    if (!ready) return;
+    const other = `${table}_second`;
+    const props = { connectionString: 'host=127.0.0.1 port=5432 user=postgres dbname=test', tableName: other, metadataTableName: metaTable };
+    for (const round of ['fresh', 'after drop']) {
+      const s = new PostgresStateStore();
+      await s.init(md(props));
+      await s.set({ key: `app||${round}`, value: Buffer.from('1'), metadata: {}, contentType: 'application/json' });
+      expect((await s.get({ key: `app||${round}`, metadata: {} }))?.data).toEqual(Buffer.from('1'));
+      await s.close();
+      await sql.query(`DROP TABLE ${other}`);
+    }
+  });
+
   it('stores JSON as jsonb and bytes as base64 with isbinary; the ETag is xmin', async () => {
     if (!ready) return;
     await a.set({ key: 'app||json', value: Buffer.from('{"person":{"org":"x"}}'), metadata: {}, contentType: 'application/json' });

@@ -1,6 +1,9 @@
 // Schema setup, compatible with contrib's postgresql v1 migrations: the metadata table holds
 // key 'migrations' = number of steps applied, so daprd and this store can share a database.
 // A transaction-scoped advisory lock serializes concurrent inits (two sidecars starting at once).
+// Every step is idempotent and all run on each init: one metadata table ('dapr_metadata' by
+// default) serves every state table in the database, so its level can't prove that this table
+// exists (a second store, or a table dropped by hand, would otherwise be left without one).
 import type { Pool, PoolClient } from 'pg';
 
 type Step = (c: PoolClient) => Promise<unknown>;
@@ -24,7 +27,7 @@ export async function migrate(pool: Pool, table: string, metadataTable: string):
     await client.query(`CREATE TABLE IF NOT EXISTS ${metadataTable} (key text NOT NULL PRIMARY KEY, value text NOT NULL)`);
     const r = await client.query<{ value: string }>(`SELECT value FROM ${metadataTable} WHERE key = 'migrations'`);
     const level = r.rows[0] ? Number.parseInt(r.rows[0].value, 10) || 0 : 0;
-    for (let i = level; i < steps.length; i++) await steps[i]!(client);
+    for (const step of steps) await step(client);
     if (level < steps.length) {
       await client.query(
         `INSERT INTO ${metadataTable} (key, value) VALUES ('migrations', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
