@@ -9,6 +9,13 @@ export interface MeshProxy {
   /** Bound port per listener name (a port of 0 in the manifest gets one from the OS). */
   readonly ports: Record<string, number>;
   snapshot(): ProxySnapshot;
+  /**
+   * Applies a new set of resources in place (hot reload, xDS): clusters and routes swap for new
+   * requests while requests and tunnels in flight finish on what they started with; listeners
+   * are added, removed or rebound as the resources say. Rejects with a ProxyConfigError and keeps
+   * the running config when the new one is wrong.
+   */
+  update(resources: readonly MeshProxyManifest[]): Promise<void>;
   /** Stops accepting, gives in-flight requests and tunnels graceMs, then releases everything. */
   stop(graceMs: number): Promise<void>;
 }
@@ -24,6 +31,8 @@ export async function startMeshProxy(resources: readonly MeshProxyManifest[], de
   return {
     ports: manager.ports(),
     snapshot: () => manager.snapshot(),
+    // Placeholder until the manager applies updates in place (issue 12 brings it).
+    update: () => Promise.reject(new Error('mesh proxy: updating a running proxy is not supported yet')),
     stop: (graceMs) => (stopping ??= manager.stop(graceMs)),
   };
 }
