@@ -4,7 +4,7 @@
 // side's FIN reaches the other while the reverse direction still flows).
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RetryConfig } from './config';
+import type { ClusterConfig, RetryConfig } from './config';
 import { type AttemptResult, type Cluster, type Endpoint, UpstreamError } from './cluster/types';
 
 function connectAttempt(connectTimeout: number): (ep: Endpoint, signal: AbortSignal) => Promise<AttemptResult<Socket>> {
@@ -31,13 +31,13 @@ function connectAttempt(connectTimeout: number): (ep: Endpoint, signal: AbortSig
     });
 }
 
-/** Retries that try every other endpoint once when a connect fails (schema-shaped, one object per cluster so plans are cached). */
-const retryPlans = new WeakMap<Cluster, RetryConfig>();
+/** Retries that try every other endpoint once when a connect fails (schema-shaped, one object per cluster configuration so plans are cached; EDS gives a cluster a new one). */
+const retryPlans = new WeakMap<ClusterConfig, RetryConfig>();
 function connectRetries(cluster: Cluster): RetryConfig {
-  let r = retryPlans.get(cluster);
+  let r = retryPlans.get(cluster.config);
   if (!r) {
     const attempts = Math.min(10, Math.max(0, cluster.config.endpoints.length - 1));
-    retryPlans.set(cluster, (r = { attempts, retryOn: ['connect-failure'], statuses: [], backoff: 0 }));
+    retryPlans.set(cluster.config, (r = { attempts, retryOn: ['connect-failure'], statuses: [], backoff: 0 }));
   }
   return r;
 }

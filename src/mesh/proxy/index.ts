@@ -29,10 +29,11 @@ export async function startMeshProxy(resources: readonly MeshProxyManifest[], de
   await manager.start(resources);
   let stopping: Promise<void> | undefined;
   return {
-    ports: manager.ports(),
+    get ports() {
+      return manager.ports();
+    },
     snapshot: () => manager.snapshot(),
-    // Placeholder until the manager applies updates in place (issue 12 brings it).
-    update: () => Promise.reject(new Error('mesh proxy: updating a running proxy is not supported yet')),
+    update: (next) => (stopping ? Promise.reject(new Error('mesh proxy: stopped')) : manager.update(next)),
     stop: (graceMs) => (stopping ??= manager.stop(graceMs)),
   };
 }

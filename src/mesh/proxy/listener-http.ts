@@ -13,7 +13,7 @@ import { H2_SETTINGS, H2_WINDOW } from './forward-h2';
 import { connectThrough, tunnel } from './forward-tcp';
 import { listen, type ProxyListener } from './listener';
 import { FORBIDDEN_TARGET, type ProxyReply, replyFor } from './local-reply';
-import type { HttpFlow, RouteTarget } from './request-flow';
+import type { HttpFlow } from './request-flow';
 import { hostOf } from './router';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -40,9 +40,8 @@ export class HttpListener implements ProxyListener {
   private readonly sessions = new Set<Http2Session>();
 
   constructor(
-    readonly config: ListenerConfig,
-    private readonly flow: HttpFlow,
-    private readonly targets: readonly RouteTarget[],
+    public config: ListenerConfig,
+    private flow: HttpFlow,
     private readonly log: Logger,
   ) {
     this.stats = Object.assign(flow.stats, { connections: 0, tunnels: 0 });
@@ -59,6 +58,17 @@ export class HttpListener implements ProxyListener {
       this.flow.handle(new H2Downstream(stream, headers, flags));
     });
     this.server = createServer((socket) => this.accept(socket));
+  }
+
+  /**
+   * Routes, filters and options of an update (same name, address and protocol): requests that
+   * arrive from now on take `flow` (built on this listener's stats); those in flight finish on
+   * the one they started with. The socket and its connections stay.
+   */
+  reconfigure(config: ListenerConfig, flow: HttpFlow): void {
+    this.config = config;
+    this.flow = flow;
+    this.h1.keepAliveTimeout = config.idleTimeout;
   }
 
   async start(): Promise<void> {
@@ -117,7 +127,7 @@ export class HttpListener implements ProxyListener {
     const target = req.url ?? '';
     if (!this.config.forwardProxy) return void socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     const route = this.flow.router.match({ host: hostOf(target), path: '/', method: 'CONNECT', headers: req.headers, grpc: false });
-    const entry = route && this.targets[route.index]!.entry;
+    const entry = route && this.flow.targets[route.index]!.entry;
     if (!route || !entry || entry.app) return rawReply(socket, FORBIDDEN_TARGET(target));
     this.stats.tunnels++;
     const gone = new AbortController();
@@ -138,15 +148,17 @@ export class HttpListener implements ProxyListener {
     );
   }
 
+  cut(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   async close(graceMs: number): Promise<void> {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.h1.close();
     for (const s of this.sessions) s.close();
     // Connections busy when closing started turn idle later: close them as they do.
     const reap = setInterval(() => this.h1.closeIdleConnections(), 50);
-    const force = setTimeout(() => {
-      for (const s of this.sockets) s.destroy();
-    }, graceMs);
+    const force = setTimeout(() => this.cut(), graceMs);
     await closed;
     clearInterval(reap);
     clearTimeout(force);

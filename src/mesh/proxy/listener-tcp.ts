@@ -14,11 +14,17 @@ export class TcpListener implements ProxyListener {
   port = 0;
 
   constructor(
-    readonly config: ListenerConfig,
-    private readonly cluster: Cluster,
+    public config: ListenerConfig,
+    private cluster: Cluster,
     private readonly log: Logger,
   ) {
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accept(s));
+  }
+
+  /** An update (same name, address and protocol): new connections go to `cluster`; open tunnels stay where they are. */
+  reconfigure(config: ListenerConfig, cluster: Cluster): void {
+    this.config = config;
+    this.cluster = cluster;
   }
 
   async start(): Promise<void> {
@@ -63,12 +69,14 @@ export class TcpListener implements ProxyListener {
     );
   }
 
+  cut(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   async close(graceMs: number): Promise<void> {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     // Open tunnels get the grace period to finish, then are cut.
-    const force = setTimeout(() => {
-      for (const s of this.sockets) s.destroy();
-    }, graceMs);
+    const force = setTimeout(() => this.cut(), graceMs);
     await closed;
     clearTimeout(force);
   }

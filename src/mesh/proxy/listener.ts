@@ -10,6 +10,8 @@ export interface ProxyListener {
   start(): Promise<void>;
   /** Stops accepting; in-flight requests and tunnels get graceMs to finish, then are cut. */
   close(graceMs: number): Promise<void>;
+  /** Cuts every open connection now (a listener that was draining when the proxy stops). */
+  cut(): void;
 }
 
 /** Binds the listener's address; a failure names the listener and the address. */

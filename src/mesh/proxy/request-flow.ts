@@ -71,15 +71,20 @@ function defined(h: HeaderMap): Record<string, string | string[]> {
   return h as Record<string, string | string[]>;
 }
 
+export type FlowStats = { requests: number; active: number; noRoute: number; localReplies: number };
+
 export class HttpFlow {
-  readonly stats = { requests: 0, active: 0, noRoute: 0, localReplies: 0 };
+  /** Requests of this flow not finished yet (the listener's stats.active counts every flow's). */
+  pending = 0;
   private readonly filtered: boolean;
 
   constructor(
     private readonly listener: string,
     readonly router: Router,
-    private readonly targets: readonly RouteTarget[],
+    readonly targets: readonly RouteTarget[],
     private readonly chain: FilterChain,
+    /** Shared by the flows a listener had over updates, so its counters run on. */
+    readonly stats: FlowStats = { requests: 0, active: 0, noRoute: 0, localReplies: 0 },
   ) {
     this.filtered = !chain.isEmpty('proxy');
   }
@@ -88,6 +93,7 @@ export class HttpFlow {
   handle(down: Downstream, proxied = false): void {
     this.stats.requests++;
     this.stats.active++;
+    this.pending++;
     const host = hostOf(down.authority);
     const q = down.path.indexOf('?');
     const path = q < 0 ? down.path : down.path.slice(0, q);
@@ -105,6 +111,7 @@ export class HttpFlow {
     if (ex && code) ex.errorCode ??= code;
     down.onClose(() => {
       this.stats.active--;
+      this.pending--;
       if (ex) this.complete(ex, down, NO_BODY);
     });
     down.reply(r);
@@ -155,6 +162,7 @@ export class HttpFlow {
     let res: UpstreamResponse | undefined;
     down.onClose((complete) => {
       this.stats.active--;
+      this.pending--;
       if (res === undefined) gone.abort(new Error('the downstream request went away'));
       else if (!complete) res.abort();
       if (ex) this.complete(ex, down, body);

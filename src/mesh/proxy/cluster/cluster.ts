@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config';
 import { type Attempt, type CallStats, runCall } from './call';
-import { type Health, Member } from './endpoint';
+import { formatAddress, type Health, Member } from './endpoint';
 import { HealthChecker } from './health-check';
 import { type Balancer, createBalancer } from './lb';
 import { OutlierDetector } from './outlier';
@@ -18,13 +18,13 @@ export class ProxyCluster implements Cluster {
   readonly stats: CallStats & { ejections: number } = { requests: 0, retries: 0, timeouts: 0, noHealthy: 0, ejections: 0 };
   readonly plans: Plans;
   private readonly members: Member[];
-  private readonly balancer: Balancer;
+  private balancer: Balancer;
   private readonly outlier?: OutlierDetector;
-  private readonly health?: HealthChecker;
+  private health?: HealthChecker;
   private readonly log: Logger;
 
   constructor(
-    readonly config: ClusterConfig,
+    public config: ClusterConfig,
     deps: ClusterDeps,
   ) {
     this.name = config.name;
@@ -41,10 +41,30 @@ export class ProxyCluster implements Cluster {
         restored: (m) => this.log.info(`cluster ${this.name}: endpoint ${m.address} back from ejection`),
       });
     }
-    if (config.healthCheck && this.members.length > 0) {
-      this.health = new HealthChecker(config.healthCheck, this.name, this.members, (m, h, why) => this.setHealth(m, h, why));
-      this.health.start();
-    }
+    this.startHealthChecks();
+  }
+
+  /**
+   * Replaces the endpoints in place (EDS): an endpoint kept by address keeps its counters, health
+   * verdict and ejection; removed ones leave the balancer (requests in flight on them finish);
+   * `config` is the cluster's configuration with the new endpoint list and nothing else changed.
+   */
+  setEndpoints(config: ClusterConfig): void {
+    const kept = new Map(this.members.map((m) => [`${m.address}/${m.weight}`, m]));
+    const next = config.endpoints.map((e) => {
+      const key = `${formatAddress(e.host, e.port)}/${e.weight}`;
+      const m = kept.get(key);
+      kept.delete(key);
+      return m ?? new Member(e.host, e.port, e.weight);
+    });
+    for (const gone of kept.values()) this.outlier?.forget(gone);
+    // In place: the outlier detector reads this same array.
+    this.members.splice(0, this.members.length, ...next);
+    this.config = config;
+    this.balancer = createBalancer(config.lbPolicy, this.members);
+    this.health?.close();
+    this.health = undefined;
+    this.startHealthChecks();
   }
 
   pick(exclude?: ReadonlySet<Endpoint>): Member | undefined {
@@ -84,7 +104,14 @@ export class ProxyCluster implements Cluster {
 
   close(): void {
     this.health?.close();
+    this.health = undefined;
     this.outlier?.close();
+  }
+
+  private startHealthChecks(): void {
+    if (!this.config.healthCheck || this.members.length === 0) return;
+    this.health = new HealthChecker(this.config.healthCheck, this.name, this.members, (m, h, why) => this.setHealth(m, h, why));
+    this.health.start();
   }
 
   private setHealth(m: Member, h: Health, why: string): void {

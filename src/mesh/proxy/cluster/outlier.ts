@@ -50,6 +50,14 @@ export class OutlierDetector {
     if (why) this.eject(m, why);
   }
 
+  /** `m` left the cluster (EDS): its ejection no longer counts against maxEjectionPercent. */
+  forget(m: Member): void {
+    if (!m.ejected) return;
+    clearTimeout(m.ejectTimer);
+    m.ejectTimer = undefined;
+    this.ejectedCount--;
+  }
+
   close(): void {
     for (const m of this.members) clearTimeout(m.ejectTimer);
   }

@@ -88,6 +88,8 @@ export interface Cluster {
    */
   call<T>(attempt: (ep: Endpoint, signal: AbortSignal) => Promise<AttemptResult<T>>, policy: CallPolicy): Promise<T>;
   snapshot(): ClusterSnapshot;
+  /** EDS: takes the endpoints of `config` (the same configuration but for its endpoints) in place, keeping the state of the endpoints that stay. */
+  setEndpoints?(config: ClusterConfig): void;
   /** Stops health checks and timers. */
   close(): void;
 }
