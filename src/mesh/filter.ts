@@ -29,8 +29,9 @@ export interface Exchange {
   startNs: bigint;
   /** Set on completion: the HTTP status, or for gRPC the status code. */
   status?: number;
-  /** gRPC: status details; HTTP: the ERR_* code of an error answer, when known. */
+  /** gRPC: status details; HTTP: an error answer's message, when known. */
   message?: string;
+  /** The ERR_* code of an error answer, when known. */
   errorCode?: string;
   requestBytes?: number;
   responseBytes?: number;

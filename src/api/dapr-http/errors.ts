@@ -23,7 +23,10 @@ export function httpErrorOf(err: unknown, maxBodySize: number): HttpError {
 export function sendError(reply: FastifyReply, err: unknown, maxBodySize: number): FastifyReply {
   const { status, body } = httpErrorOf(err, maxBodySize);
   const ex = exchangeOf(reply.request);
-  if (ex) ex.errorCode = body.errorCode;
+  if (ex) {
+    ex.errorCode = body.errorCode;
+    ex.message = body.message; // the dashboard's recent errors
+  }
   if (status >= 500 && !isRuntimeError(err)) reply.log.error({ err }, 'unexpected error serving a Dapr HTTP request');
   else reply.log.debug({ errorCode: body.errorCode }, body.message);
   return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body)));

@@ -1,0 +1,4 @@
+export { type Dashboard, startDashboard } from './server';
+export { TrafficRecorder } from './recorder';
+export { snapshotter } from './snapshot';
+export type { DashboardSnapshot } from './types';
