@@ -5,8 +5,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments, isNode } from 'yaml';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { componentSchema, type ComponentManifest, httpEndpointSchema, type HttpEndpointManifest, KNOWN_KINDS, resiliencySchema, type ResiliencyManifest, subscriptionSchema, type SubscriptionManifest } from './manifest';
 import { meshProxySchema, type MeshProxyManifest } from '../mesh/proxy/config';
+import { wasmFunctionSchema, type WasmFunctionManifest } from '../faas/spec';
 
 export class ManifestError extends Error {
   constructor(
@@ -54,10 +56,18 @@ export interface LoadedMeshProxy {
   lineOf: (path: (string | number)[]) => number;
 }
 
+export interface LoadedFunction {
+  manifest: WasmFunctionManifest;
+  file: string;
+  line: number;
+}
+
 export interface LoadResult {
   components: LoadedComponent[];
   /** kind: MeshProxy (the mesh proxy's listeners, routes and clusters). */
   meshProxies: LoadedMeshProxy[];
+  /** kind: WasmFunction (a WebAssembly function run inside the sidecar). */
+  functions: LoadedFunction[];
   httpEndpoints: LoadedHttpEndpoint[];
   subscriptions: LoadedSubscription[];
   resiliencies: LoadedResiliency[];
@@ -85,7 +95,7 @@ export function listManifestFiles(dirs: string[]): string[] {
 
 /** Loads every manifest; throws the first fatal ManifestError. */
 export function loadResources(dirs: string[], log: Logger): LoadResult {
-  const result: LoadResult = { components: [], meshProxies: [], httpEndpoints: [], subscriptions: [], resiliencies: [], ignored: [] };
+  const result: LoadResult = { components: [], meshProxies: [], functions: [], httpEndpoints: [], subscriptions: [], resiliencies: [], ignored: [] };
   for (const file of listManifestFiles(dirs)) loadFile(file, log, result);
   return result;
 }
@@ -110,39 +120,23 @@ export function loadFile(file: string, log: Logger, result: LoadResult): void {
     }
     const kind = (value as { kind?: unknown }).kind;
     if (kind === 'Subscription') {
-      const sub = subscriptionSchema.safeParse(value);
-      if (!sub.success) {
-        const issue = sub.error.issues[0]!;
-        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
-      }
-      result.subscriptions.push({ manifest: sub.data, file, line: docLine });
+      result.subscriptions.push({ manifest: validated(subscriptionSchema, value, file, lineOf), file, line: docLine });
       continue;
     }
     if (kind === 'Resiliency') {
-      const res = resiliencySchema.safeParse(value);
-      if (!res.success) {
-        const issue = res.error.issues[0]!;
-        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
-      }
-      result.resiliencies.push({ manifest: res.data, file, line: docLine, lineOf });
+      result.resiliencies.push({ manifest: validated(resiliencySchema, value, file, lineOf), file, line: docLine, lineOf });
       continue;
     }
     if (kind === 'MeshProxy') {
-      const mp = meshProxySchema.safeParse(value);
-      if (!mp.success) {
-        const issue = mp.error.issues[0]!;
-        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
-      }
-      result.meshProxies.push({ manifest: mp.data, file, line: docLine, lineOf });
+      result.meshProxies.push({ manifest: validated(meshProxySchema, value, file, lineOf), file, line: docLine, lineOf });
+      continue;
+    }
+    if (kind === 'WasmFunction') {
+      result.functions.push({ manifest: validated(wasmFunctionSchema, value, file, lineOf), file, line: docLine });
       continue;
     }
     if (kind === 'HTTPEndpoint') {
-      const ep = httpEndpointSchema.safeParse(value);
-      if (!ep.success) {
-        const issue = ep.error.issues[0]!;
-        throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
-      }
-      result.httpEndpoints.push({ manifest: ep.data, file, line: docLine });
+      result.httpEndpoints.push({ manifest: validated(httpEndpointSchema, value, file, lineOf), file, line: docLine });
       continue;
     }
     if (kind !== 'Component') {
@@ -164,6 +158,14 @@ export function loadFile(file: string, log: Logger, result: LoadResult): void {
     }
     result.components.push({ manifest: parsed.data, file, line: docLine, lineOf });
   }
+}
+
+/** The manifest as its schema reads it; the first issue as a ManifestError at its line. */
+function validated<S extends z.ZodType>(schema: S, value: unknown, file: string, lineOf: (path: (string | number)[]) => number): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new ManifestError(file, lineOf(issue.path as (string | number)[]), issue.path.join('.'), issue.message);
 }
 
 function ignoresErrors(value: object): boolean {

@@ -39,8 +39,8 @@ export const componentSchema = z.object({
 });
 export type ComponentManifest = z.infer<typeof componentSchema>;
 
-/** Kinds a resources directory may hold (MeshProxy is this runtime's own: the mesh proxy). */
-export const KNOWN_KINDS = ['Component', 'Configuration', 'Subscription', 'Resiliency', 'HTTPEndpoint', 'MeshProxy', 'WorkflowAccessPolicy', 'MCPServer'];
+/** Kinds a resources directory may hold (MeshProxy and WasmFunction are this runtime's own). */
+export const KNOWN_KINDS = ['Component', 'Configuration', 'Subscription', 'Resiliency', 'HTTPEndpoint', 'MeshProxy', 'WasmFunction', 'WorkflowAccessPolicy', 'MCPServer'];
 
 /** bulkSubscribe as both Subscription versions spell it. */
 const bulkSubscribeSchema = z

@@ -62,6 +62,7 @@ export class InvokeCore {
   private resiliency: Resiliency;
   private readonly replayLimit: number;
   private acl?: AccessControl;
+  private functions?: (appId: string) => Invoker | undefined;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -79,6 +80,11 @@ export class InvokeCore {
 
   setRemote(remote: RemoteInvokers | undefined): void {
     this.remote = remote;
+  }
+
+  /** WebAssembly functions of this sidecar: an installed function id is called like an app. */
+  setLocalFunctions(lookup: ((appId: string) => Invoker | undefined) | undefined): void {
+    this.functions = lookup;
   }
 
   setResiliency(resiliency: Resiliency): void {
@@ -170,6 +176,9 @@ export class InvokeCore {
     if (!id) throw new Error('app id is empty');
     const external = this.external.find(id);
     if (external) return { kind: 'external', ...external };
+    // A local function is reached directly, as an HTTPEndpoint is, under the app policies for its id.
+    const fn = this.functions?.(id);
+    if (fn) return { kind: 'external', invoker: fn };
     const parts = id.split('.');
     if (parts.length > 2) throw new Error(`invalid app id ${id}`);
     const [appId, namespace = this.ctx.namespace] = parts as [string, string?];
