@@ -60,10 +60,14 @@ const retrySpec = z.object({
 /** Names of policies in the loaded Resiliency resources' spec.policies. */
 const resiliencyRef = z.object({ timeout: z.string().optional(), retry: z.string().optional(), circuitBreaker: z.string().optional() });
 
+const weightedCluster = z.object({ name: z.string().min(1), weight: z.number().int().min(0) });
+
 const routeSpec = z.object({
   name: z.string().optional(),
   match: routeMatch.default({ host: undefined, headers: [] }),
-  cluster: z.string().min(1),
+  /** Where the route goes; or `weightedClusters`: each request to one of them in proportion to its weight. */
+  cluster: z.string().min(1).optional(),
+  weightedClusters: z.array(weightedCluster).min(1).optional(),
   /** Whole-request deadline, retries included; 0 = none. */
   timeout: ms(15_000),
   retries: retrySpec.optional(),
@@ -72,7 +76,9 @@ const routeSpec = z.object({
   hostRewrite: z.string().optional(),
   /** Headers added to the upstream request. */
   requestHeaders: z.record(z.string(), z.string()).default({}),
-});
+})
+  .refine((r) => (r.cluster === undefined) !== (r.weightedClusters === undefined), { message: 'a route takes either cluster or weightedClusters' })
+  .refine((r) => r.weightedClusters === undefined || r.weightedClusters.some((w) => w.weight > 0), { message: 'weightedClusters need a positive weight' });
 
 const listenerSpec = z.object({
   name: z.string().min(1),
@@ -126,8 +132,12 @@ const clusterSpec = z
     healthCheck: healthCheckSpec.optional(),
     outlierDetection: outlierSpec.optional(),
     resiliency: resiliencyRef.optional(),
+    /** Envoy's circuit breaker thresholds: requests in flight to the cluster, and retries in flight; past them a request is answered 503 (overflow) or not retried. */
+    circuitBreakers: z.object({ maxRequests: z.number().int().positive().optional(), maxRetries: z.number().int().min(0).optional() }).optional(),
+    /** `eds`: the endpoints come and go at run time (xDS): the cluster may have none for now. */
+    discovery: z.enum(['static', 'eds']).default('static'),
   })
-  .refine((c) => (c.appId === undefined) !== (c.endpoints.length === 0), { message: 'a cluster takes either endpoints or appId' });
+  .refine((c) => (c.appId === undefined ? c.endpoints.length > 0 || c.discovery === 'eds' : c.endpoints.length === 0 && c.discovery === 'static'), { message: 'a cluster takes either endpoints or appId' });
 
 export const meshProxySchema = z.object({
   apiVersion: z.string(),

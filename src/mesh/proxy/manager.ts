@@ -16,7 +16,7 @@ import { Http1Forwarder } from './forward-http1';
 import type { ProxyListener } from './listener';
 import { HttpListener } from './listener-http';
 import { TcpListener } from './listener-tcp';
-import { type ClusterEntry, HttpFlow, prefixRewriter, type RouteTarget } from './request-flow';
+import { type ClusterEntry, HttpFlow, prefixRewriter, type RouteTarget, type WeightedSplit } from './request-flow';
 import { Router } from './router';
 import { hostPort, type ProxySnapshot, routeSnapshot } from './snapshot';
 import type { Forwarder } from './upstream';
@@ -355,13 +355,16 @@ export class MeshProxyManager {
     const router = new Router(l.name, routes, path);
     const targets: RouteTarget[] = router.routes.map((route, i) => {
       const rpath = i < l.routes.length ? [...path, 'routes', i] : [...path, 'cluster'];
-      const entry = this.cluster(clusters, route.cluster, i < l.routes.length ? [...rpath, 'cluster'] : rpath);
       const c = route.config;
+      const split = c.weightedClusters?.filter((w) => w.weight > 0);
+      const entries = split ? split.map((w) => this.cluster(clusters, w.name, [...rpath, 'weightedClusters', c.weightedClusters!.indexOf(w), 'name'])) : [this.cluster(clusters, c.cluster, i < l.routes.length ? [...rpath, 'cluster'] : rpath)];
+      const entry = entries[0]!;
+      if (entries.length > 1 && entries.some((e) => e.app)) throw new ProxyConfigError([...rpath, 'weightedClusters'], 'weightedClusters take clusters with endpoints, not appId clusters');
       if (c.prefixRewrite !== undefined && c.match.path === undefined && c.match.pathPrefix === undefined) throw new ProxyConfigError([...rpath, 'prefixRewrite'], 'prefixRewrite needs a path or pathPrefix match');
       const problems = entry.app && (c.retries || c.resiliency) ? ['an appId cluster runs under the app\'s Resiliency policies: route retries and resiliency do not apply'] : checkRefs(this.deps.policies, c.resiliency, c.retries);
       if (problems.length > 0) throw new ProxyConfigError([...rpath, c.retries ? 'retries' : 'resiliency'], problems.join('; '));
-      const retried = (c.retries !== undefined && c.retries.attempts > 0) || c.resiliency?.retry !== undefined || entry.cluster.config.resiliency?.retry !== undefined;
-      return { route, entry, replay: retried && !entry.app, rewrite: prefixRewriter(route), extraHeaders: Object.keys(c.requestHeaders).length > 0 };
+      const retried = (c.retries !== undefined && c.retries.attempts > 0) || c.resiliency?.retry !== undefined || entries.some((e) => e.cluster.config.resiliency?.retry !== undefined);
+      return { route, entry, split: entries.length > 1 ? weightedSplit(entries, split!) : undefined, replay: retried && !entry.app, rewrite: prefixRewriter(route), extraHeaders: Object.keys(c.requestHeaders).length > 0 };
     });
     const filters = reuse ?? (await this.buildFilters(l, path));
     const flow = new HttpFlow(l.name, router, targets, new FilterChain(this.deps.observer ? [this.deps.observer, ...filters] : filters), kept?.flow?.stats);
@@ -381,6 +384,12 @@ export class MeshProxyManager {
     }
     return filters;
   }
+}
+
+function weightedSplit(entries: ClusterEntry[], weights: { weight: number }[]): WeightedSplit {
+  let total = 0;
+  const upTo = weights.map((w) => (total += w.weight));
+  return { entries, upTo, total };
 }
 
 async function closeFilters(filters: readonly Filter[]): Promise<void> {

@@ -26,10 +26,28 @@ export interface ClusterEntry {
   app: boolean;
 }
 
+/** Weighted clusters: entry i takes requests while a draw below `total` is under `upTo[i]`. */
+export interface WeightedSplit {
+  entries: ClusterEntry[];
+  upTo: number[];
+  total: number;
+}
+
+/** The target's cluster for one request. */
+export function entryFor(t: RouteTarget): ClusterEntry {
+  const s = t.split;
+  if (s === undefined) return t.entry;
+  const draw = Math.random() * s.total;
+  for (let i = 0; i < s.upTo.length; i++) if (draw < s.upTo[i]!) return s.entries[i]!;
+  return s.entries[s.entries.length - 1]!;
+}
+
 /** A route with what forwarding it needs, resolved once. */
 export interface RouteTarget {
   route: CompiledRoute;
+  /** The route's cluster (with weightedClusters: the first one; `split` picks per request). */
   entry: ClusterEntry;
+  split?: WeightedSplit;
   /** Small bodies are buffered for retries. */
   replay: boolean;
   rewrite?: (path: string) => string;
@@ -101,7 +119,8 @@ export class HttpFlow {
     const noRoute = proxied ? FORBIDDEN_TARGET(down.authority) : NO_ROUTE;
     if (this.filtered) return void this.withFilters(down, host, path, route, noRoute);
     if (!route) return this.local(down, noRoute);
-    void this.forward(down, this.targets[route.index]!, upstreamRequestHeaders(down.headers, down.remoteAddress));
+    const target = this.targets[route.index]!;
+    void this.forward(down, target, entryFor(target), upstreamRequestHeaders(down.headers, down.remoteAddress));
   }
 
   private local(down: Downstream, r: LocalReply | ProxyReply, ex?: Exchange): void {
@@ -118,6 +137,8 @@ export class HttpFlow {
   }
 
   private async withFilters(down: Downstream, host: string, path: string, route: CompiledRoute | undefined, noRoute: ProxyReply): Promise<void> {
+    const target = route && this.targets[route.index]!;
+    const entry = target && entryFor(target);
     const ex: Exchange = {
       api: 'proxy',
       protocol: down.grpc ? 'grpc' : 'http',
@@ -129,7 +150,7 @@ export class HttpFlow {
       streaming: false,
       startNs: process.hrtime.bigint(),
       attrs: new Map(),
-      proxy: { listener: this.listener, host, route: route?.name, cluster: route?.cluster },
+      proxy: { listener: this.listener, host, route: route?.name, cluster: entry?.cluster.name },
     };
     let verdict: LocalReply | undefined;
     try {
@@ -138,14 +159,12 @@ export class HttpFlow {
       verdict = FILTER_FAILED(e);
       ex.errorCode = 'FILTER_ERROR';
     }
-    if (verdict || !route) return this.local(down, verdict ?? noRoute, ex);
-    const target = this.targets[route.index]!;
-    if (ex.run) return void ex.run(() => this.forward(down, target, defined(ex.headers), ex));
-    return this.forward(down, target, defined(ex.headers), ex);
+    if (verdict || !target || !entry) return this.local(down, verdict ?? noRoute, ex);
+    if (ex.run) return void ex.run(() => this.forward(down, target, entry, defined(ex.headers), ex));
+    return this.forward(down, target, entry, defined(ex.headers), ex);
   }
 
-  private async forward(down: Downstream, target: RouteTarget, headers: Record<string, string | string[]>, ex?: Exchange): Promise<void> {
-    const entry = target.entry;
+  private async forward(down: Downstream, target: RouteTarget, entry: ClusterEntry, headers: Record<string, string | string[]>, ex?: Exchange): Promise<void> {
     if (entry.app && down.grpc) return this.local(down, GRPC_TO_APP, ex);
     const cfg = target.route.config;
     if (target.extraHeaders) Object.assign(headers, cfg.requestHeaders);

@@ -21,6 +21,7 @@ export interface CompiledRoute {
   /** Position in the listener's routes. */
   readonly index: number;
   readonly name: string;
+  /** The cluster's name; weighted clusters' names joined by commas. */
   readonly cluster: string;
   readonly config: RouteConfig;
   readonly matches: (r: RouteRequest) => boolean;
@@ -138,7 +139,7 @@ export class Router {
     this.routes = routes.map((config, i) => ({
       index: i,
       name: config.name ?? `${listener}/${i}`,
-      cluster: config.cluster,
+      cluster: config.cluster ?? config.weightedClusters!.map((w) => w.name).join(','),
       config,
       matches: compileMatch(config.match, [...at, 'routes', i, 'match']),
     }));

@@ -7,6 +7,7 @@ import type { CompiledRoute } from './router';
 export interface RouteSnapshot {
   name: string;
   cluster: string;
+  weightedClusters?: { name: string; weight: number }[];
   match: Partial<RouteMatchConfig>;
 }
 
@@ -35,7 +36,7 @@ export function routeSnapshot(r: CompiledRoute): RouteSnapshot {
     if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
     match[k] = v;
   }
-  return { name: r.name, cluster: r.cluster, match };
+  return { name: r.name, cluster: r.cluster, match, ...(r.config.weightedClusters && { weightedClusters: r.config.weightedClusters }) };
 }
 
 export const hostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);

@@ -154,3 +154,33 @@ describe('MeshProxy.update', () => {
     expect(filtersClosed).toBe(closed + 1);
   });
 });
+
+describe('weighted clusters and circuit breaker thresholds', () => {
+  it('splits requests by weight, and an update shifts the weights', async () => {
+    const a = await up('a');
+    const b = await up('b');
+    const clusters = [{ name: 'a', endpoints: [`127.0.0.1:${a.port}`] }, { name: 'b', endpoints: [`127.0.0.1:${b.port}`] }];
+    const spec = (wa: number, wb: number) => ({ listeners: [{ name: 'edge', address: 0, routes: [{ weightedClusters: [{ name: 'a', weight: wa }, { name: 'b', weight: wb }] }] }], clusters });
+    const p = await proxy(spec(50, 50));
+    const count = async (n: number) => {
+      const seen: Record<string, number> = { a: 0, b: 0 };
+      for (let i = 0; i < n; i++) seen[await text(p.ports.edge!)]!++;
+      return seen;
+    };
+    const even = await count(200);
+    expect(even.a).toBeGreaterThan(50);
+    expect(even.b).toBeGreaterThan(50);
+    await p.update([manifest(spec(0, 100))]);
+    expect(await count(30)).toEqual({ a: 0, b: 30 });
+    expect(p.snapshot().listeners[0]!.routes[0]).toMatchObject({ cluster: 'a,b', weightedClusters: [{ name: 'a', weight: 0 }, { name: 'b', weight: 100 }] });
+  });
+
+  it('answers 503 overflow past maxRequests in flight', async () => {
+    const a = await up('a');
+    const p = await proxy({ listeners: [{ name: 'edge', address: 0, cluster: 'a' }], clusters: [{ name: 'a', endpoints: [`127.0.0.1:${a.port}`], circuitBreakers: { maxRequests: 2 } }] });
+    const answers = await Promise.all([0, 1, 2, 3].map(() => http1(p.ports.edge!, '/slow')));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 503, 503]);
+    expect(answers.find((r) => r.status === 503)!.text).toMatch(/overflow/);
+    expect(p.snapshot().clusters[0]!.stats.overflows).toBe(2);
+  });
+});

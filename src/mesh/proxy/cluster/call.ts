@@ -6,7 +6,7 @@
 import { BrokenCircuitError, type CircuitBreakerPolicy, CircuitState, type IBackoff } from 'cockatiel';
 import type { Member } from './endpoint';
 import { classifyStatus, type Outcome, toUpstreamError } from './outcome';
-import type { Plans } from './plan';
+import type { Plan, Plans } from './plan';
 import { CallSignal } from './signal';
 import {
   type AttemptResult,
@@ -26,9 +26,21 @@ export interface CallStats {
   noHealthy: number;
 }
 
+/** Envoy's circuit breaker thresholds with what they count: requests and retries in flight now. */
+export interface CallLimits {
+  maxRequests: number;
+  maxRetries: number;
+  requests: number;
+  retries: number;
+  /** Requests refused and retries not made because a threshold was reached. */
+  overflows: number;
+}
+
 export interface CallHost {
   readonly name: string;
   readonly stats: CallStats;
+  /** Circuit breaker thresholds, when the cluster has any. */
+  readonly limits?: CallLimits;
   readonly plans: Plans;
   pick(exclude?: ReadonlySet<Endpoint>): Member | undefined;
   /** Counts an attempt's outcome against its endpoint (failures, outlier detection). */
@@ -85,11 +97,29 @@ export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: Ca
   const down = policy.signal;
   if (down?.aborted) throw downstreamGone();
   const plan = host.plans.for(policy);
-  let ep = host.pick();
+  const ep = host.pick();
   if (ep === undefined) {
     stats.noHealthy++;
     throw new NoHealthyUpstreamError(host.name);
   }
+  const limits = host.limits;
+  if (limits === undefined) return attempts(host, attempt, policy, plan, ep, undefined);
+  if (limits.requests >= limits.maxRequests) {
+    limits.overflows++;
+    throw new UpstreamOpenCircuitError(host.name);
+  }
+  limits.requests++;
+  try {
+    return await attempts(host, attempt, policy, plan, ep, limits);
+  } finally {
+    limits.requests--;
+  }
+}
+
+async function attempts<T>(host: CallHost, attempt: Attempt<T>, policy: CallPolicy, plan: Plan, ep: Member, limits: CallLimits | undefined): Promise<T> {
+  const stats = host.stats;
+  const down = policy.signal;
+  let retrying = false;
   const st = new CallState(policy.timeoutMs, plan.perTryMs, down);
   const deadline = policy.timeoutMs > 0 ? setTimeout(onDeadline, policy.timeoutMs, st) : undefined;
   if (down) down.addEventListener('abort', st);
@@ -148,6 +178,14 @@ export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: Ca
       if (!policy.replayable && outcome !== 'connect-failure') break;
       if (!(result !== undefined ? retry.onAnswer(result.status, result.protocol) : retry.onError(outcome as FailureKind))) break;
       if (plan.breaker?.state === CircuitState.Open) break;
+      if (limits !== undefined && !retrying) {
+        if (limits.retries >= limits.maxRetries) {
+          limits.overflows++;
+          break;
+        }
+        limits.retries++;
+        retrying = true;
+      }
       (tried ??= new Set()).add(ep);
       const next = host.pick(tried) ?? host.pick();
       if (next === undefined) break;
@@ -180,6 +218,7 @@ export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: Ca
   } finally {
     if (deadline) clearTimeout(deadline);
     if (down) down.removeEventListener('abort', st);
+    if (retrying) limits!.retries--;
   }
 }
 

@@ -4,7 +4,7 @@
 // request path; snapshot() only reads them.
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config';
-import { type Attempt, type CallStats, runCall } from './call';
+import { type Attempt, type CallLimits, type CallStats, runCall } from './call';
 import { formatAddress, type Health, Member } from './endpoint';
 import { HealthChecker } from './health-check';
 import { type Balancer, createBalancer } from './lb';
@@ -17,6 +17,7 @@ export class ProxyCluster implements Cluster {
   readonly name: string;
   readonly stats: CallStats & { ejections: number } = { requests: 0, retries: 0, timeouts: 0, noHealthy: 0, ejections: 0 };
   readonly plans: Plans;
+  readonly limits?: CallLimits;
   private readonly members: Member[];
   private balancer: Balancer;
   private readonly outlier?: OutlierDetector;
@@ -30,6 +31,9 @@ export class ProxyCluster implements Cluster {
     this.name = config.name;
     this.log = deps.log;
     this.plans = new Plans(config, deps.policies, deps.log);
+    const cb = config.circuitBreakers;
+    // Envoy's defaults where one threshold is given without the other.
+    if (cb) this.limits = { maxRequests: cb.maxRequests ?? 1024, maxRetries: cb.maxRetries ?? 3, requests: 0, retries: 0, overflows: 0 };
     this.members = config.endpoints.map((e) => new Member(e.host, e.port, e.weight));
     this.balancer = createBalancer(config.lbPolicy, this.members);
     if (config.outlierDetection) {
@@ -96,7 +100,7 @@ export class ProxyCluster implements Cluster {
       lbPolicy: this.config.lbPolicy,
       ...(this.config.appId !== undefined && { appId: this.config.appId }),
       endpoints,
-      stats: { requests: s.requests, active, retries: s.retries, timeouts: s.timeouts, ejections: s.ejections, noHealthy: s.noHealthy, breakerOpen: this.plans.breakerOpen() },
+      stats: { requests: s.requests, active, retries: s.retries, timeouts: s.timeouts, ejections: s.ejections, noHealthy: s.noHealthy, breakerOpen: this.plans.breakerOpen(), ...(this.limits && { overflows: this.limits.overflows }) },
       // Every endpoint unhealthy or ejected: requests answer "no healthy upstream" (Envoy would panic-route).
       noHealthyEndpoints: this.members.length > 0 && available === 0,
     };

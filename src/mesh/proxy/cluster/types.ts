@@ -111,7 +111,7 @@ export interface ClusterSnapshot {
   lbPolicy: ClusterConfig['lbPolicy'];
   appId?: string;
   endpoints: EndpointSnapshot[];
-  stats: { requests: number; active: number; retries: number; timeouts: number; ejections: number; noHealthy: number; breakerOpen: boolean };
+  stats: { requests: number; active: number; retries: number; timeouts: number; ejections: number; noHealthy: number; breakerOpen: boolean; overflows?: number };
   /** Every endpoint is unhealthy or ejected: calls answer NoHealthyUpstreamError (where Envoy would panic-route). */
   noHealthyEndpoints?: boolean;
 }
