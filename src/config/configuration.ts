@@ -62,6 +62,7 @@ const configurationSchema = z.object({
       accessControl: accessControlSchema.nullish(),
       // daprd reads the rest (workloadCertTTL, allowedClockSkew, sentryAddress…) for Sentry, which this sidecar has none of.
       mtls: z.object({ enabled: z.boolean().optional() }).loose().nullish(),
+      features: z.array(z.object({ name: z.string().min(1, 'must not be empty'), enabled: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' }) }).loose()).nullish(),
     })
     .loose()
     .nullish()
@@ -84,6 +85,8 @@ export interface RuntimeConfiguration {
   accessControl?: AccessControlConfig;
   /** spec.mtls.enabled of the last file that sets it (--enable-mtls wins over it). */
   mtlsEnabled?: boolean;
+  /** spec.features (preview feature gates) by name; a later file's entry wins. */
+  features?: Record<string, boolean>;
 }
 
 /** Reads every --config file (each may hold several YAML documents) into one configuration. */
@@ -95,6 +98,7 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
   let observability: Pick<RuntimeConfiguration, 'metrics' | 'logging'> = {};
   let accessControl: AccessControlConfig | undefined;
   let mtlsEnabled: boolean | undefined;
+  let features: Record<string, boolean> | undefined;
   for (const file of files) {
     let text: string;
     try {
@@ -138,7 +142,8 @@ export function loadConfiguration(files: readonly string[]): RuntimeConfiguratio
       if (parsed.data.spec.logging) observability = { ...observability, logging: parsed.data.spec.logging };
       if (parsed.data.spec.accessControl) accessControl = parsed.data.spec.accessControl;
       if (parsed.data.spec.mtls?.enabled !== undefined) mtlsEnabled = parsed.data.spec.mtls.enabled;
+      for (const f of parsed.data.spec.features ?? []) (features ??= {})[f.name] = f.enabled;
     }
   }
-  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines, ...(tracing ? { tracing } : {}), ...observability, ...(accessControl ? { accessControl } : {}), ...(mtlsEnabled !== undefined ? { mtlsEnabled } : {}) };
+  return { secrets: { scopes }, ...(nameResolution ? { nameResolution } : {}), ...pipelines, ...(tracing ? { tracing } : {}), ...observability, ...(accessControl ? { accessControl } : {}), ...(mtlsEnabled !== undefined ? { mtlsEnabled } : {}), ...(features ? { features } : {}) };
 }

@@ -19,6 +19,7 @@ import { tracing, withCallbackSpan } from './trace';
 
 export class InputBindingsCore {
   private readonly readers = new Map<string, BindingReader>();
+  private channel?: AppChannel;
   private closed = false;
 
   constructor(
@@ -35,6 +36,7 @@ export class InputBindingsCore {
 
   /** Starts reading every input binding the app listens to; one that fails to start is logged and left. */
   async startApp(channel: AppChannel): Promise<void> {
+    this.channel = channel;
     for (const live of this.ctx.components.list('bindings')) {
       if (this.closed) return;
       if (!isInputBinding(live.instance) || this.readers.has(live.name)) continue;
@@ -56,6 +58,19 @@ export class InputBindingsCore {
       }
       await this.start(live as LiveComponent<'bindings'>, route, channel);
     }
+  }
+
+  /**
+   * Hot reload: bindings replaced or removed stop reading from their old instances, then every
+   * binding the app listens to and that is not reading yet starts (the new instances included).
+   */
+  async reload(names: Iterable<string>): Promise<void> {
+    for (const name of names) {
+      const reader = this.readers.get(name);
+      this.readers.delete(name);
+      await reader?.close().catch((e: unknown) => this.log.warn(`error stopping input binding ${name}: ${errMessage(e)}`));
+    }
+    if (this.channel && !this.closed) await this.startApp(this.channel);
   }
 
   /** Stops reading (events not yet acknowledged stay with their systems); components close later. */

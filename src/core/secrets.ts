@@ -16,12 +16,17 @@ export interface SecretScope {
 export type SecretData = Record<string, string>;
 
 export class SecretsCore {
-  private readonly scopes: Map<string, SecretScope>;
+  private scopes!: Map<string, SecretScope>;
 
   constructor(
     private readonly ctx: CoreContext,
     scopes: readonly SecretScope[] = [],
   ) {
+    this.setScopes(scopes);
+  }
+
+  /** Configuration spec.secrets.scopes; hot reload replaces them as a whole. */
+  setScopes(scopes: readonly SecretScope[]): void {
     this.scopes = new Map(scopes.map((s) => [s.storeName, s]));
   }
 

@@ -19,12 +19,20 @@ export interface AccessControlHooks {
   proxy?: GrpcProxyOptions['authorize'];
 }
 
-/** Sets the core's access control from spec.accessControl and returns the checks for the two entry points. */
-export function accessControlHooks(core: Core, spec: AccessControlConfig | undefined, appProtocol: string, log: Logger): AccessControlHooks {
-  const acl = AccessControl.from(spec, HTTP_APPS.has(appProtocol.toLowerCase()));
+/** spec.accessControl as the core checks it (undefined: calls from other sidecars all allowed). */
+export function accessControlOf(spec: AccessControlConfig | undefined, appProtocol: string): AccessControl | undefined {
+  return AccessControl.from(spec, HTTP_APPS.has(appProtocol.toLowerCase()));
+}
+
+/**
+ * Sets the core's access control from spec.accessControl and returns the checks for the two entry
+ * points. Without a spec there are none, unless `live` (hot reload may bring one later).
+ */
+export function accessControlHooks(core: Core, spec: AccessControlConfig | undefined, appProtocol: string, log: Logger, live = false): AccessControlHooks {
+  const acl = accessControlOf(spec, appProtocol);
   core.invoke.setAccessControl(acl);
-  if (!acl) return {};
-  log.info(`access control: default action ${spec!.defaultAction || '(unset)'}, ${spec!.policies?.length ?? 0} app policies, trust domain ${acl.trustDomain}`);
+  if (!acl && !live) return {};
+  if (acl) log.info(`access control: default action ${spec!.defaultAction || '(unset)'}, ${spec!.policies?.length ?? 0} app policies, trust domain ${acl.trustDomain}`);
   return {
     internal: (req) => core.invoke.authorize(req),
     proxy: ({ method, headers, from, socket }) => {

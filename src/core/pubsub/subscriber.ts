@@ -2,6 +2,7 @@
 // from the app once its port is open; they replace declarative ones for the same topic) and
 // streaming (gRPC SubscribeTopicEvents, no app needed). Each becomes one broker subscription
 // whose handler routes and delivers. A subscription that cannot start (broker down) is retried.
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { AppChannel } from '../../app-channel/types';
 import type { MessageHandler, Subscription } from '../../components/pubsub/types';
@@ -27,6 +28,8 @@ interface Running {
 
 export class Subscriber {
   private declarative: SubscriptionSpec[] = [];
+  private programmatic: SubscriptionSpec[] = [];
+  private channel?: AppChannel;
   private readonly app = new Map<string, Running>();
   private readonly streams = new Map<string, Running>();
   private closed = false;
@@ -58,19 +61,54 @@ export class Subscriber {
         await new Promise((r) => setTimeout(r, DISCOVERY_RETRY_MS).unref());
       }
     }
+    this.channel = channel;
+    this.programmatic = programmatic;
+    for (const [key, spec] of this.merged()) {
+      if (this.closed) return;
+      this.startOne(key, spec, channel);
+    }
+  }
+
+  /**
+   * Hot reload: the new declarative subscriptions, and the pub/subs whose instance was created,
+   * replaced or removed. A subscription that changed, or whose pub/sub did, restarts on the store's
+   * current instance; one that is gone ends; the rest go on untouched. Before the app is up only
+   * the list changes (startApp reads it).
+   */
+  async reload(declarative: SubscriptionSpec[], pubsubs: ReadonlySet<string>): Promise<void> {
+    this.declarative = declarative;
+    const channel = this.channel;
+    if (!channel || this.closed) return;
+    const next = this.merged();
+    for (const [key, running] of [...this.app]) {
+      const spec = next.get(key);
+      if (spec && isDeepStrictEqual(spec, running.spec) && !pubsubs.has(spec.pubsubName)) {
+        next.delete(key);
+        continue;
+      }
+      this.app.delete(key);
+      await this.stop(running);
+      this.log.info(`stopped subscription to topic ${running.spec.topic} on pubsub ${running.spec.pubsubName} (${running.spec.type.toLowerCase()}): resources changed`);
+    }
+    for (const [key, spec] of next) this.startOne(key, spec, channel);
+  }
+
+  /** Declarative subscriptions with the app's programmatic ones over them (same pubsub and topic). */
+  private merged(): Map<string, SubscriptionSpec> {
     const merged = new Map<string, SubscriptionSpec>();
     for (const s of this.declarative) if (!merged.has(subscriptionKey(s.pubsubName, s.topic))) merged.set(subscriptionKey(s.pubsubName, s.topic), s);
-    for (const s of programmatic) merged.set(subscriptionKey(s.pubsubName, s.topic), s);
-    for (const [key, spec] of merged) {
-      if (this.closed) return;
-      const running: Running = { spec, stopped: false };
-      this.app.set(key, running);
-      const delivery = this.delivery(spec);
-      if (!delivery) continue;
-      const bulk = spec.bulkSubscribe?.enabled ? new BulkBatcher(delivery, (ev) => channel.deliverBulk(ev), this.log) : undefined;
-      running.batcher = bulk;
-      this.start(running, bulk ? bulk.handler() : delivery.handler((ev) => channel.deliverEvent(ev)));
-    }
+    for (const s of this.programmatic) merged.set(subscriptionKey(s.pubsubName, s.topic), s);
+    return merged;
+  }
+
+  private startOne(key: string, spec: SubscriptionSpec, channel: AppChannel): void {
+    const running: Running = { spec, stopped: false };
+    this.app.set(key, running);
+    const delivery = this.delivery(spec);
+    if (!delivery) return;
+    const bulk = spec.bulkSubscribe?.enabled ? new BulkBatcher(delivery, (ev) => channel.deliverBulk(ev), this.log) : undefined;
+    running.batcher = bulk;
+    this.start(running, bulk ? bulk.handler() : delivery.handler((ev) => channel.deliverEvent(ev)));
   }
 
   /**
