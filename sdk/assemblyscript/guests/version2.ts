@@ -1,0 +1,4 @@
+// Test guest for update(): the same id as version1.ts, another answer.
+import { register, Request, Response } from "../assembly";
+export * from "../assembly/proxy";
+register("versioned", (req: Request): Response => Response.text("v2"));

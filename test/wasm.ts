@@ -1,0 +1,33 @@
+// Builds AssemblyScript functions for tests with the `assemblyscript` package's programmatic API
+// (asc.main), offline. asc is ESM-only and jest runs CommonJS, so the compiler runs in a child Node
+// process; its diagnostics become the error message.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SCRIPT = `
+import asc from 'assemblyscript/asc';
+const [entry, out, ...flags] = JSON.parse(process.argv[1]);
+let log = '';
+const stream = { write: (s) => { log += s; return true; } };
+const { error } = await asc.main([entry, '--outFile', out, ...flags], { stdout: stream, stderr: stream });
+if (error) { process.stderr.write(log || String(error)); process.exit(1); }
+`;
+
+/** Compiles `entryFile` to `outFile` (extra asc flags optional); rejects with asc's diagnostics. */
+export function compileAssemblyScript(entryFile: string, outFile: string, flags: string[] = []): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', SCRIPT, JSON.stringify([entryFile, outFile, ...flags])],
+      { cwd: join(__dirname, '..'), timeout: 120_000 },
+      (err, _stdout, stderr) => (err ? reject(new Error(`asc ${entryFile}: ${stderr || err.message}`)) : resolve()),
+    );
+  });
+}
+
+/** A fresh temporary directory for compiled guests. */
+export function wasmTmpDir(): string {
+  return mkdtempSync(join(tmpdir(), 'layotto-ts-wasm-'));
+}
