@@ -12,6 +12,10 @@ export declare function proxy_set_buffer_bytes(type: u32, start: u32, length: u3
 export declare function proxy_get_header_map_pairs(type: u32, retPtr: usize, retSize: usize): u32;
 @external("env", "proxy_add_header_map_value")
 export declare function proxy_add_header_map_value(type: u32, kPtr: usize, kSize: usize, vPtr: usize, vSize: usize): u32;
+@external("env", "proxy_get_header_map_value")
+export declare function proxy_get_header_map_value(type: u32, kPtr: usize, kSize: usize, retPtr: usize, retSize: usize): u32;
+@external("env", "proxy_replace_header_map_value")
+export declare function proxy_replace_header_map_value(type: u32, kPtr: usize, kSize: usize, vPtr: usize, vSize: usize): u32;
 @external("env", "proxy_send_local_response")
 export declare function proxy_send_local_response(
   status: u32, detailsPtr: usize, detailsSize: usize, bodyPtr: usize, bodySize: usize,

@@ -80,7 +80,7 @@ let services: FakeServices;
 let host: FunctionHost;
 
 beforeAll(async () => {
-  for (const name of ['echo', 'hostcalls', 'faults', 'noid', 'version1', 'version2', 'raw_0_1_0']) {
+  for (const name of ['echo', 'hostcalls', 'faults', 'noid', 'version1', 'version2', 'raw_0_1_0', 'starttrap']) {
     await compileAssemblyScript(join(GUESTS, `${name}.ts`), wasm(name));
   }
   // With a name section, so a single oversized allocation is recognized by its allocator frames.
@@ -114,10 +114,10 @@ describe('requests and responses', () => {
 
   test('an ABI 0.1.0 guest writing the response body buffer and header map directly', async () => {
     await host.install({ id: 'raw', path: wasm('raw_0_1_0'), instances: 1 });
-    const res = await host.call('raw', get('/', [], 'abc'));
-    expect(res.status).toBe(200);
+    const res = await host.call('raw', get('/p?q=1', [['x-in', 'v']], 'abc'));
+    expect(res.status).toBe(202);
     expect(res.headers).toEqual([['x-raw', 'yes']]);
-    expect(res.body.toString()).toBe('raw got abc');
+    expect(res.body.toString()).toBe('raw got abc x-in=v path=/p?q=1');
   });
 
   test('many concurrent calls spread over the instances all get their own answer', async () => {
@@ -178,6 +178,14 @@ describe('host calls', () => {
     expect(await call('op=next&store=broken&key=orders')).toBe('500 status=10');
   });
 
+  test('the call timeout covers a host call that never answers; the function then works again', async () => {
+    await host.update({ id: 'hostcalls', limits: { timeoutMs: 800 } });
+    services.getState = () => new Promise(() => undefined);
+    const e = await failure(host.call('hostcalls', get('/?op=get&store=s&key=k')));
+    expect(e.kind).toBe('timeout');
+    expect(await call('op=next&store=seq&key=k')).toBe('200 1');
+  });
+
   test('the guest log reaches HostServices.log at its level', async () => {
     expect(await call('op=log&who=wasm')).toBe('200 logged');
     expect(services.logs).toContainEqual({ fn: 'hostcalls', level: 3, message: 'hello from wasm' });
@@ -236,6 +244,12 @@ describe('loading', () => {
     expect(e.kind).toBe('load');
     expect(e.message).toMatch(message);
     expect(host.has('x')).toBe(false);
+  });
+
+  test('a module that traps while starting is refused with the wasm message', async () => {
+    const e = await failure(host.install({ id: 'starttrap', path: wasm('starttrap'), instances: 2 }));
+    expect(e).toMatchObject({ kind: 'load', message: expect.stringContaining('unreachable') });
+    expect(host.has('starttrap')).toBe(false);
   });
 
   test('a module naming another id is refused', async () => {

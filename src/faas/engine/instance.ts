@@ -93,7 +93,11 @@ export class Instance {
     });
   }
 
+  /** Stops the worker; a call still running on it fails (the function was removed or closed). */
   terminate(): Promise<void> {
+    const p = this.pending;
+    this.settle();
+    p?.reject(new FunctionError('not_found', `function ${this.opts.name} was stopped`));
     this.markDead();
     return this.worker.terminate().then(() => undefined);
   }
