@@ -1,0 +1,153 @@
+// Wiring for WebAssembly functions: the host services a function reaches (state, pub/sub, locks,
+// sequencer, invocation) built on the core, the functions declared in --resources-path
+// (WasmFunction) and config.json (`Layotto` stream filters), the functions port, the admin API,
+// invocation by function id, and what /v1.0/metadata reports. Everything here is off unless a
+// function is declared or a port flag asks for it, so sidecars without functions open no port.
+import type { Server } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Core } from '../core';
+import { UnlockStatus } from '../components/lock/types';
+import { adminHandler } from '../faas/admin';
+import { listen } from '../faas/http-io';
+import { functionLookup } from '../faas/invoker';
+import { functionsHandler } from '../faas/listener';
+import { fromManifest } from '../faas/spec';
+import type { FunctionHost, FunctionSpec, HostServices } from '../faas/types';
+import { scoped } from '../observability/logger';
+import type { LoadedFunction } from './loader';
+
+/** Layotto's default functions port. */
+export const DEFAULT_FAAS_PORT = 2045;
+
+/** proxy_log levels (0 trace … 5 critical) as pino's. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export function hostServices(core: Core, log: Logger): HostServices {
+  return {
+    async getState(store, key) {
+      return (await core.state.get(store, key))?.data;
+    },
+    async saveState(store, key, value) {
+      await core.state.save(store, [{ key, value }]);
+    },
+    async publish(pubsub, topic, data, contentType) {
+      await core.pubsub.publisher.publish({ pubsubName: pubsub, topic, data, contentType: contentType || 'text/plain', metadata: {} });
+    },
+    async invoke(id, method, data) {
+      // Through the invocation core, so the target may be this app, another sidecar's or a function.
+      const res = await core.invoke.invoke({ appId: id, method, verb: 'POST', query: '', headers: {}, contentType: 'text/plain', body: Readable.from(data.length > 0 ? [data] : []), length: data.length });
+      const body = Buffer.concat(await res.body.toArray());
+      if (res.status < 200 || res.status > 299) throw new Error(`invoke ${id}/${method}: status ${res.status}: ${body.toString('utf8', 0, 200)}`);
+      return body;
+    },
+    async tryLock(store, resource, owner, expireSeconds) {
+      return (await core.lock.tryLock({ storeName: store, resourceId: resource, lockOwner: owner, expiryInSeconds: expireSeconds })).success;
+    },
+    async unlock(store, resource, owner) {
+      return (await core.lock.unlock({ storeName: store, resourceId: resource, lockOwner: owner })).status === UnlockStatus.SUCCESS;
+    },
+    nextId(store, key) {
+      return core.sequencer.getNextId({ storeName: store, key });
+    },
+    log(functionId, level, message) {
+      log[LOG_LEVELS[Math.min(Math.max(level, 0), 5)]!]({ function: functionId }, message);
+    },
+  };
+}
+
+/** The functions this app declares: WasmFunction resources scoped to it, then config.json's. */
+export function declaredFunctions(loaded: readonly LoadedFunction[], layotto: readonly FunctionSpec[], appId: string): FunctionSpec[] {
+  const mine = loaded.filter((f) => f.manifest.scopes.length === 0 || f.manifest.scopes.includes(appId));
+  const specs = [...mine.map((f) => fromManifest(f.manifest, f.file)), ...layotto];
+  const seen = new Set<string>();
+  for (const s of specs) {
+    if (seen.has(s.id)) throw new Error(`function "${s.id}" is declared twice`);
+    seen.add(s.id);
+  }
+  return specs;
+}
+
+export interface Functions {
+  host: FunctionHost;
+  port?: number;
+  adminPort?: number;
+  /** Stops the listeners (in-flight calls get `graceMs`), then the workers. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** The command line's function settings (Flags.faas): ports unset or 0 as described there. */
+export interface FaasFlags {
+  port?: number;
+  listenAddress?: string;
+  adminPort?: number;
+  adminListenAddress: string;
+}
+
+export interface FunctionsWiring {
+  flags: { faas: FaasFlags; listenAddresses: string[]; maxBodySize: number };
+  core: Core;
+  log: Logger;
+  specs: FunctionSpec[];
+  createHost: (services: HostServices) => FunctionHost;
+}
+
+/** Installs the declared functions and opens the ports; undefined when functions are not in use. */
+export async function startFunctions(w: FunctionsWiring): Promise<Functions | undefined> {
+  const { faas } = w.flags;
+  const adminPort = faas.adminPort;
+  if (w.specs.length === 0 && !adminPort && !faas.port) return undefined;
+  const log = scoped(w.log, 'layotto.faas');
+  const host = w.createHost(hostServices(w.core, log));
+  const servers: Server[] = [];
+  const report = () => w.core.metadata.set('faas.functions', host.list().map((f) => f.id).join(','));
+  const stop = async (graceMs: number) => {
+    await Promise.all(servers.map((s) => closeServer(s, graceMs)));
+    w.core.invoke.setLocalFunctions(undefined);
+    await host.close();
+  };
+  try {
+    // A function that will not load stops startup, as a component that fails to init does.
+    for (const spec of w.specs) {
+      await host.install(spec).catch((e: unknown) => {
+        throw new Error(`function "${spec.id}" (${spec.path}): ${(e as Error).message}`);
+      });
+    }
+    report();
+    w.core.invoke.setLocalFunctions(functionLookup(host));
+    const out: Functions = { host, stop };
+    const port = faas.port ?? DEFAULT_FAAS_PORT;
+    if (port !== 0) {
+      const address = faas.listenAddress ?? w.flags.listenAddresses[0] ?? '0.0.0.0';
+      const server = await listen(functionsHandler(host, { maxBodySize: w.flags.maxBodySize }), port, address);
+      servers.push(server);
+      out.port = (server.address() as { port: number }).port;
+      log.info(`WebAssembly functions are served on ${address}:${out.port} (header "id: <function>")`);
+    }
+    if (adminPort) {
+      const onChange = (op: string, id: string) => {
+        report();
+        log.info(`function ${id}: ${op} done through the admin API`);
+      };
+      const server = await listen(adminHandler(host, { onChange }), adminPort, faas.adminListenAddress);
+      servers.push(server);
+      out.adminPort = (server.address() as { port: number }).port;
+      log.info(`function admin API (/wasm/install, /wasm/update, /wasm/uninstall) on ${faas.adminListenAddress}:${out.adminPort}`);
+    }
+    return out;
+  } catch (e) {
+    await stop(0);
+    throw e;
+  }
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
