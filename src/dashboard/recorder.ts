@@ -1,7 +1,7 @@
 // The dashboard's traffic recorder: an observing filter on every API server and mesh proxy listener
 // that keeps, per API and route, the request count, a per-second rate over the last RATE_WINDOW_S
 // seconds and recent latencies (p50/p99 over the last SAMPLES answers); plus rate-limit refusals
-// and a ring of the last error answers. Bounded memory whatever the traffic: routes are templates
+// and a ring of the last error answers (refusals aside). Bounded memory whatever the traffic: routes are templates
 // (low cardinality) and are capped anyway.
 import type { Exchange, Filter, Verdict } from '../mesh/filter';
 import { goCodeName } from '../mesh/filters/metrics';
@@ -111,7 +111,8 @@ export class TrafficRecorder {
     stats?.add(ms, Math.floor(now / 1000), error);
     const stoppedBy = ex.attrs.get(STOPPED_BY) as string | undefined;
     const limiter = stoppedBy && RATE_LIMITERS.has(stoppedBy) ? stoppedBy : ex.errorCode === RATE_LIMITED ? PROXY_RATELIMIT_TYPE : undefined;
-    if (limiter) this.reject(ex.api, route, limiter, now);
+    // A refusal is counted in its own panel; the error ring keeps room for other failures.
+    if (limiter) return this.reject(ex.api, route, limiter, now);
     if (!error) return;
     this.errors.push({
       time: new Date(now).toISOString(),

@@ -1,5 +1,5 @@
 // The dashboard's HTTP server, on its own port: the page Vite built (dashboard/ → dist/dashboard/web,
-// read into memory at startup), GET /api/snapshot (JSON) and GET /api/stream (Server-Sent Events:
+// read into memory before the sidecar starts anything, so a missing build stops it at once), GET /api/snapshot (JSON) and GET /api/stream (Server-Sent Events:
 // a snapshot every second while anyone listens; one snapshot per tick serves every client).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -26,8 +26,8 @@ export interface DashboardOptions {
   host: string;
   snapshot: () => Promise<DashboardSnapshot>;
   log: Logger;
-  /** Where the built page is (tests); default WEB_DIR. */
-  webDir?: string;
+  /** The built page (loadDashboard()). */
+  assets: DashboardAssets;
 }
 
 export interface Dashboard {
@@ -40,8 +40,10 @@ interface Asset {
   type: string;
 }
 
+export type DashboardAssets = ReadonlyMap<string, Asset>;
+
 /** Every file of the build by URL path; a missing build is a startup error that says what to run. */
-function loadAssets(dir: string): Map<string, Asset> {
+export function loadDashboard(dir = WEB_DIR): DashboardAssets {
   let index: Buffer;
   try {
     index = readFileSync(join(dir, 'index.html'));
@@ -61,7 +63,7 @@ function loadAssets(dir: string): Map<string, Asset> {
 }
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
-  const assets = loadAssets(opts.webDir ?? WEB_DIR);
+  const assets = opts.assets;
   const clients = new Set<ServerResponse>();
   let timer: NodeJS.Timeout | undefined;
 

@@ -8,6 +8,7 @@ import type { InvokeRequest } from '../core/invoke/types';
 import { createCluster } from '../mesh/proxy/cluster';
 import { type MeshProxy, ProxyConfigError, startMeshProxy } from '../mesh/proxy';
 import { filterRegistry } from '../mesh/builtin';
+import type { Filter } from '../mesh/filter';
 import type { SidecarMetrics } from '../observability/metrics';
 import { scoped } from '../observability/logger';
 import { type LoadedMeshProxy, type LoadedResiliency, ManifestError } from './loader';
@@ -18,6 +19,8 @@ export interface MeshProxyWiring {
   core: Core;
   resiliencies: readonly LoadedResiliency[];
   metrics?: SidecarMetrics;
+  /** Put first in every listener's filter chain (the dashboard's recorder). */
+  observer?: Filter;
 }
 
 /** Starts the proxy when a MeshProxy resource applies to this app; undefined when none does. */
@@ -35,6 +38,7 @@ export async function startConfiguredProxy(loaded: readonly LoadedMeshProxy[], c
         log,
         filters: { registry: filterRegistry, context: { appId: ctx.appId, log, metrics: ctx.metrics?.registry?.registry } },
         invokeApp: (req, signal) => ctx.core.invoke.invoke(req as InvokeRequest, signal),
+        observer: ctx.observer,
       },
     );
   } catch (e) {
