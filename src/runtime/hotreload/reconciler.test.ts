@@ -111,6 +111,10 @@ describe('Reconciler', () => {
     expect(core.secrets.isAllowed('env', 'PATH')).toBe(true);
     await reconciler.reconcile({ ...resources([component('env', 'secretstores.local.env')]), configuration: { secrets: { scopes: [{ storeName: 'env', defaultAccess: 'deny', allowedSecrets: [], deniedSecrets: [] }] } } });
     expect(core.secrets.isAllowed('env', 'PATH')).toBe(false);
+    // Access control for calls from other sidecars, from none to deny-all.
+    expect(core.invoke.authorize({ method: 'm', verb: 'GET', headers: {} })).toBeUndefined();
+    await reconciler.reconcile({ ...resources([component('env', 'secretstores.local.env')]), configuration: { secrets: { scopes: [] }, accessControl: { defaultAction: 'deny', trustDomain: 'public', policies: [] } } });
+    expect(core.invoke.authorize({ method: 'm', verb: 'GET', headers: {} })).toMatch(/access control policy has denied access/);
     const set = jest.spyOn(resiliency, 'set');
     const manifest = resiliencySchema.parse({ apiVersion: 'dapr.io/v1alpha1', kind: 'Resiliency', metadata: { name: 'r' }, spec: { policies: { timeouts: { t: 'not a duration' } }, targets: {} } });
     const bad: LoadedResiliency = { manifest, file: '/res/resiliency.yaml', line: 1, lineOf: () => 7 };
