@@ -63,7 +63,7 @@ export class Pool {
   /** Stops the workers now; queued calls fail. */
   async stop(): Promise<void> {
     this.closing = true;
-    this.failQueue(`function ${this.opts.name} was removed`);
+    this.failQueue('not_found', `function ${this.opts.name} was removed`);
     await Promise.all([...this.instances].map((i) => i.terminate()));
     this.instances.clear();
   }
@@ -79,11 +79,13 @@ export class Pool {
     inst.whenDead(() => {
       this.instances.delete(inst);
       if (this.closing) return this.checkDrained();
+      if (!inst.started) {
+        // It never came up (a failed start or restart): replacing it again would loop.
+        if (this.instances.size === 0) this.failQueue('load', `function ${this.opts.name} has no instance left`);
+        return;
+      }
       this.log?.warn({ function: this.opts.name }, 'function instance replaced');
-      this.spawn().ready.catch((e: Error) => {
-        this.log?.error({ function: this.opts.name, err: e.message }, 'function instance failed to restart');
-        if (this.instances.size === 0) this.failQueue(e.message);
-      });
+      this.spawn().ready.catch((e: Error) => this.log?.error({ function: this.opts.name, err: e.message }, 'function instance failed to restart'));
     });
     return inst;
   }
@@ -102,16 +104,16 @@ export class Pool {
     }
   }
 
-  private failQueue(message: string): void {
+  private failQueue(kind: FunctionError['kind'], message: string): void {
     for (const w of this.queue.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(new FunctionError('not_found', message));
+      w.reject(new FunctionError(kind, message));
     }
   }
 
   private checkDrained(): void {
     // Draining with every instance gone (all faulted): nothing will serve the queue.
-    if (this.drained && this.instances.size === 0) this.failQueue(`function ${this.opts.name} was removed`);
+    if (this.drained && this.instances.size === 0) this.failQueue('not_found', `function ${this.opts.name} was removed`);
     if (!this.drained || this.queue.length > 0 || [...this.instances].some((i) => i.busy)) return;
     const done = this.drained;
     this.drained = undefined;

@@ -158,6 +158,14 @@ function guarded(fn: HostFn): HostFn {
 }
 
 const ok = () => WasmResult.Ok;
+function sendLocalResponse(status: number, _dPtr: number, _dSize: number, bodyPtr: number, bodySize: number, hPtr: number, hSize: number): number {
+  if (!stream) return WasmResult.BadArgument;
+  stream.status = status;
+  stream.respBody = read(bodyPtr, bodySize);
+  stream.respHeaders = decodeHeaderMap(read(hPtr, hSize)).map(([k, v]): [string, string] => [k.toLowerCase(), v]);
+  stream.local = true;
+  return WasmResult.Ok;
+}
 const proxyImports: Record<string, HostFn> = {
   proxy_log: (level, ptr, size) => (log(level, readString(ptr, size)), WasmResult.Ok),
   proxy_get_log_level: (ret) => (writeU32(ret, 0), WasmResult.Ok),
@@ -239,15 +247,15 @@ const proxyImports: Record<string, HostFn> = {
     writeU32(ret, encodeHeaderMap(map).length);
     return WasmResult.Ok;
   },
-  proxy_send_local_response: (status, _dPtr, _dSize, bodyPtr, bodySize, hPtr, hSize) => {
-    if (!stream) return WasmResult.BadArgument;
-    stream.status = status;
-    stream.respBody = read(bodyPtr, bodySize);
-    stream.respHeaders = decodeHeaderMap(read(hPtr, hSize)).map(([k, v]): [string, string] => [k.toLowerCase(), v]);
-    stream.local = true;
-    return WasmResult.Ok;
-  },
+  proxy_send_local_response: sendLocalResponse,
+  // MOSN's ABI 0.1.0 name for it (Layotto's host), same signature.
+  proxy_send_http_response: sendLocalResponse,
   // One stream at a time and no upstream: flow control and context switches need no action.
+  // proxy_resume_* are MOSN's ABI 0.1.0 names (Layotto's host) for proxy_continue_*.
+  proxy_resume_http_request: ok,
+  proxy_resume_http_response: ok,
+  proxy_resume_downstream: ok,
+  proxy_resume_upstream: ok,
   proxy_continue_request: ok,
   proxy_continue_response: ok,
   proxy_continue_stream: ok,
