@@ -8,6 +8,8 @@ export interface Allowed5xx {
   routes: RegExp;
   errorCode: string;
   status: number;
+  /** When set, only messages matching it are allowed (the code alone would also let real faults through). */
+  message?: RegExp;
   why: string;
 }
 
@@ -29,6 +31,20 @@ export const ALLOWED_HTTP_5XX: Allowed5xx[] = [
     errorCode: 'ERR_SECRET_GET',
     status: 500,
     why: 'a key the store does not hold: the store errors and daprd answers 500 ERR_SECRET_GET',
+  },
+  {
+    routes: /^SaveState$/,
+    errorCode: 'ERR_STATE_SAVE',
+    status: 500,
+    message: /: failed to parse ttlInSeconds: /,
+    why: 'metadata.ttlInSeconds that is not an integer: the store parses it (contrib\'s ParseTTL) and daprd answers 500 ERR_STATE_SAVE',
+  },
+  {
+    routes: /^ExecuteStateTransaction$/,
+    errorCode: 'ERR_STATE_TRANSACTION',
+    status: 500,
+    message: /: failed to parse ttlInSeconds: /,
+    why: 'metadata.ttlInSeconds that is not an integer: the store parses it and daprd answers 500 ERR_STATE_TRANSACTION',
   },
   {
     routes: /^QueryStateAlpha1$/,
@@ -97,6 +113,12 @@ export const ALLOWED_GRPC: AllowedGrpc[] = [
     why: 'a service_name naming no hello component: Layotto returns the bare ErrNoInstance, sent as Unknown',
   },
   {
+    methods: /\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService$/,
+    code: Grpc.INTERNAL,
+    message: /^Bad Request$/,
+    why: 'the app itself answered 400 (e.g. to a method path its HTTP server refuses): daprd maps an HTTP app\'s 400 to Internal with Go\'s status text (CodeFromHTTPStatus)',
+  },
+  {
     methods: /\/(InvokeService)$/,
     code: Grpc.INTERNAL,
     message: /^failed to invoke, id: /,
@@ -131,5 +153,17 @@ export const ALLOWED_GRPC: AllowedGrpc[] = [
     code: Grpc.UNKNOWN,
     message: /./,
     why: 'Layotto returns configuration and lock-component errors as bare Go errors, which grpc-go sends as Unknown (layotto.md §1.5)',
+  },
+  {
+    methods: /\/dapr\.proto\.runtime\.v1\.Dapr\/(TryLock|Unlock)Alpha1$/,
+    code: Grpc.INTERNAL,
+    message: /^failed to (try acquiring|release) lock: input key\/keyPrefix '.*' can't contain '\|\|'$/s,
+    why: "a resource id containing '||': daprd answers Internal ERR_TRY_LOCK / ERR_UNLOCK with GetModifiedLockKey's error",
+  },
+  {
+    methods: /\/spec\.proto\.runtime\.v1\.Runtime\/GetNextId$/,
+    code: Grpc.UNKNOWN,
+    message: /^input key\/keyPrefix '.*' can't contain '\|\|'$/s,
+    why: "a key containing '||': Layotto's GetNextId returns GetModifiedKey's bare Go error, which grpc-go sends as Unknown",
   },
 ];

@@ -54,7 +54,7 @@ export function violation(route: string, req: RawRequest, res: RawResponse): str
   if (typeof body.errorCode !== 'string' || typeof body.message !== 'string') return 'error body without errorCode and message';
   if (body.errorCode === 'ERROR') return 'the generic "ERROR" (an unexpected exception reached the error handler)';
   if (!KNOWN_CODES.has(body.errorCode)) return `unknown errorCode ${body.errorCode}`;
-  if (res.status >= 500 && !ALLOWED_HTTP_5XX.some((a) => from(a.routes) && a.errorCode === body.errorCode && a.status === res.status)) {
+  if (res.status >= 500 && !ALLOWED_HTTP_5XX.some((a) => from(a.routes) && a.errorCode === body.errorCode && a.status === res.status && (!a.message || a.message.test(String(body.message))))) {
     return `${res.status} ${body.errorCode} for a client's request`;
   }
   return undefined;
