@@ -150,7 +150,7 @@ spec:
     await logged(sc, from, 'Configuration: secret scopes updated');
     const denied = await http(sc, '/v1.0/secrets/env/HOT_RELOAD_SECRET');
     expect(denied.status).toBe(403);
-    expect((await denied.json()).errorCode).toBe('ERR_PERMISSION_DENIED');
+    expect(((await denied.json()) as { errorCode: string }).errorCode).toBe('ERR_PERMISSION_DENIED');
     expect(sc.output().slice(from)).toContain('Configuration spec.tracing changed: it is read at startup only; the change needs a restart');
   });
 

@@ -68,7 +68,7 @@ it('a Redis state store added while requests run against the in-memory one: no r
   };
   const loops = [loop(1), loop(2), loop(3)];
   await sleep(200);
-  expect((await (await get('cache', 'x')).json()).errorCode).toBe('ERR_STATE_STORE_NOT_FOUND');
+  expect(((await (await get('cache', 'x')).json()) as { errorCode: string }).errorCode).toBe('ERR_STATE_STORE_NOT_FOUND');
   const from = sc.output().length;
   const added = Date.now();
   saveResource('redis.yaml', componentYaml('cache', 'state.redis', REDIS));
@@ -110,7 +110,7 @@ it('a deleted file takes its component away: 400 ERR_STATE_STORE_NOT_FOUND, as d
   await logged(from, 'component removed: gone (state.in-memory/v1)');
   const r = await get('gone', 'k');
   expect(r.status).toBe(400);
-  expect((await r.json()).errorCode).toBe('ERR_STATE_STORE_NOT_FOUND');
+  expect(((await r.json()) as { errorCode: string }).errorCode).toBe('ERR_STATE_STORE_NOT_FOUND');
 });
 
 describe('a bad edit is rejected and the old component keeps serving', () => {
