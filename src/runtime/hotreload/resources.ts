@@ -65,6 +65,8 @@ export class ResourceReader {
       try {
         loadFile(file, this.log, result);
         files.set(file, result);
+        const before = new Set(this.files.get(file)?.ignored.map((e) => e.message));
+        for (const e of result.ignored) if (!before.has(e.message)) this.log.warn(`ignoring invalid resource (ignoreErrors): ${e.message}`);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted while listing
         this.reject(e, `the resources of ${file} stay as they were`);
