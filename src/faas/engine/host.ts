@@ -103,10 +103,13 @@ export class WasmFunctionHost implements FunctionHost {
     if (!exported.includes('proxy_get_id')) {
       throw new FunctionError('load', `${spec.path} has no proxy_get_id export (a function names its id through it)`);
     }
+    const shared = new SharedArrayBuffer(capped.bytes.length);
+    new Uint8Array(shared).set(capped.bytes);
     const size = spec.instances > 0 ? spec.instances : availableParallelism();
     const pool = new Pool(size, spec.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS, {
       name: spec.id,
       module,
+      bytes: shared,
       maxPages,
       importedMemory: capped.importedMemory,
       pluginConfig: Buffer.from(JSON.stringify(spec.config ?? {})),

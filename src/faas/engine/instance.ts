@@ -9,6 +9,7 @@ import type { BridgeReply, BridgeRequest, FromWorker, ToWorker, WorkerInit } fro
 export interface InstanceOptions {
   name: string;
   module: WebAssembly.Module;
+  bytes: SharedArrayBuffer;
   maxPages: number;
   importedMemory?: { initial: number; maximum?: number };
   pluginConfig: Uint8Array;
@@ -46,7 +47,7 @@ export class Instance {
     port1.on('message', (m: BridgeRequest) => void this.serve(m, port1, flag));
     port1.unref();
     this.worker = spawn(
-      { module: opts.module, name: opts.name, maxPages: opts.maxPages, importedMemory: opts.importedMemory, pluginConfig: opts.pluginConfig, signal, bridge: port2 },
+      { module: opts.module, bytes: opts.bytes, name: opts.name, maxPages: opts.maxPages, importedMemory: opts.importedMemory, pluginConfig: opts.pluginConfig, signal, bridge: port2 },
       [port2],
     );
     this.ready = new Promise((resolve, reject) => {

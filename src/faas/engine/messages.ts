@@ -3,6 +3,8 @@ import type { FunctionFailureKind } from '../types';
 
 export interface WorkerInit {
   module: WebAssembly.Module;
+  /** The (capped) module bytes, shared by all instances: trap sites are looked up in them. */
+  bytes: SharedArrayBuffer;
   /** The spec's id: the plugin name guests read, and the log attribution before proxy_get_id. */
   name: string;
   maxPages: number;

@@ -40,6 +40,8 @@ let callData: Buffer = Buffer.alloc(0);
 const pluginConfig = Buffer.from(init.pluginConfig);
 const properties = new Map<string, Buffer<ArrayBufferLike>>();
 let nextContext = ROOT_CONTEXT + 1;
+/** What the guest printed during the current call (Rust and TinyGo print allocation failures). */
+let guestOutput = '';
 
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => parentPort!.postMessage(m, transfer);
 const log = (level: number, message: string) => post({ type: 'log', level, message });
@@ -324,6 +326,7 @@ const wasiImports: Record<string, (...a: number[]) => number | void> = {
       text += readString(dv.getUint32(iovs + i * 8, true), len);
       total += len;
     }
+    guestOutput = (guestOutput + text).slice(-1024);
     log(fd === 2 ? 4 : 2, text.trimEnd());
     writeU32(nwritten, total);
     return 0;
@@ -390,20 +393,35 @@ function start(): void {
   post({ type: 'ready', id });
 }
 
-const MEMORY_FRAMES = /growMemory|alloc_error|out of memory|runtime\.alloc|dlmalloc|sbrk|Allocation too large/i;
+// Signs of an allocation failure: allocator frames (with a name section) and what Rust / TinyGo /
+// AssemblyScript print or abort with.
+const MEMORY_SIGNS = /growMemory|alloc_error|out of memory|runtime\.alloc|dlmalloc|sbrk|Allocation too large|memory allocation of/i;
+// memory.grow; compare with 0 or -1; if; unreachable: the check compilers emit right after growing
+// (AssemblyScript's TLSF, at every optimization level).
+const GROW_THEN_TRAP = [Buffer.from([0x40, 0x00, 0x41, 0x00, 0x48, 0x04, 0x40, 0x00]), Buffer.from([0x40, 0x00, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x00])];
+const moduleBytes = Buffer.from(init.bytes);
+
+/** Whether the trap site (the stack's first wasm frame, a module offset) just follows a memory.grow check. */
+function trappedAfterGrow(stack: string): boolean {
+  const m = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(stack);
+  if (!m) return false;
+  const at = parseInt(m[1], 16);
+  const window = moduleBytes.subarray(Math.max(0, at - 16), at + 2);
+  return GROW_THEN_TRAP.some((p) => window.includes(p));
+}
+
 function classify(e: unknown): { kind: FunctionFailureKind; message: string } {
   const err = e instanceof Error ? e : new Error(String(e));
   const limit = `${init.maxPages / 16} MiB`;
+  const memoryFault = { kind: 'memory' as const, message: `out of memory (limit ${limit}): ${err.message}` };
+  const signs = MEMORY_SIGNS.test(`${err.message}\n${err.stack ?? ''}\n${guestOutput}`);
   if (err instanceof MemoryFault) return { kind: 'memory', message: `${err.message} (limit ${limit})` };
-  if (err instanceof GuestAbort) return { kind: 'trap', message: err.message };
+  if (err instanceof GuestAbort) return signs ? memoryFault : { kind: 'trap', message: err.message };
   if (err instanceof WebAssembly.RuntimeError) {
-    // A failed memory.grow is invisible to the host; the guest traps right after it, either with its
-    // memory at the cap or inside its allocator's growth path.
+    // A failed memory.grow is invisible to the host; the guest traps right after it, with its memory
+    // at the cap (gradual growth), at the grow check, or after printing an allocation failure.
     const atCap = !!memory && memory.buffer.byteLength + 16 * PAGE > init.maxPages * PAGE;
-    if (atCap || MEMORY_FRAMES.test(`${err.message}\n${err.stack ?? ''}`)) {
-      return { kind: 'memory', message: `out of memory (limit ${limit}): ${err.message}` };
-    }
-    return { kind: 'trap', message: err.message };
+    if (atCap || signs || trappedAfterGrow(err.stack ?? '')) return memoryFault;
   }
   return { kind: 'trap', message: err.message };
 }
@@ -423,6 +441,7 @@ function handle(msg: ToWorker): void {
     path: req.path,
   };
   stream = s;
+  guestOutput = '';
   const ctx = nextContext++;
   try {
     callExport('proxy_on_context_create', ctx, ROOT_CONTEXT);
