@@ -8,6 +8,7 @@ import type { InvokeRequest } from '../core/invoke/types';
 import { createCluster } from '../mesh/proxy/cluster';
 import { type MeshProxy, ProxyConfigError, startMeshProxy } from '../mesh/proxy';
 import { filterRegistry } from '../mesh/builtin';
+import { withXds, type XdsNode, type XdsProxy } from '../mesh/xds';
 import type { Filter } from '../mesh/filter';
 import type { SidecarMetrics } from '../observability/metrics';
 import { scoped } from '../observability/logger';
@@ -23,10 +24,12 @@ export interface MeshProxyWiring {
   observer?: Filter;
 }
 
-/** Starts the proxy when a MeshProxy resource applies to this app; undefined when none does. */
-export async function startConfiguredProxy(loaded: readonly LoadedMeshProxy[], ctx: MeshProxyWiring): Promise<MeshProxy | undefined> {
-  const mine = loaded.filter((m) => m.manifest.scopes.length === 0 || m.manifest.scopes.includes(ctx.appId));
-  if (mine.length === 0) return undefined;
+const scopedTo = (loaded: readonly LoadedMeshProxy[], appId: string) => loaded.filter((m) => m.manifest.scopes.length === 0 || m.manifest.scopes.includes(appId));
+
+/** Starts the proxy when a MeshProxy resource applies to this app (or `always`: xDS fills it); undefined when none does. */
+export async function startConfiguredProxy(loaded: readonly LoadedMeshProxy[], ctx: MeshProxyWiring, always = false): Promise<MeshProxy | undefined> {
+  const mine = scopedTo(loaded, ctx.appId);
+  if (mine.length === 0 && !always) return undefined;
   const log = scoped(ctx.log, 'dapr.runtime.meshproxy');
   const policies = compileResiliency(ctx.resiliencies, ctx.appId);
   try {
@@ -46,4 +49,19 @@ export async function startConfiguredProxy(loaded: readonly LoadedMeshProxy[], c
     const m = mine[e.resource] ?? mine[0]!;
     throw new ManifestError(m.file, m.lineOf(e.path), e.path.join('.'), e.message);
   }
+}
+
+/**
+ * --xds-server: the proxy (started even without MeshProxy resources) with the control plane's
+ * resources beside this app's MeshProxy files; its status goes to the metadata API's extended
+ * `xds` entry on every change.
+ */
+export async function startXdsProxy(loaded: readonly LoadedMeshProxy[], ctx: MeshProxyWiring, xds: { server: string; node: XdsNode }): Promise<XdsProxy> {
+  const proxy = (await startConfiguredProxy(loaded, ctx, true))!;
+  const files = scopedTo(loaded, ctx.appId).map((m) => m.manifest);
+  const x = withXds(proxy, files, { server: xds.server, node: xds.node, log: scoped(ctx.log, 'dapr.runtime.xds') });
+  const publish = () => ctx.core.metadata.set('xds', JSON.stringify(x.status()));
+  x.onChange(publish);
+  publish();
+  return x;
 }

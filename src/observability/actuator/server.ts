@@ -32,6 +32,8 @@ export interface ActuatorOptions {
   probes: () => Probe[];
   /** GET /actuator/proxy: the mesh proxy's snapshot; 404 while there is none. */
   proxy?: () => unknown;
+  /** GET /actuator/xds: the xDS connection, versions and nonces per type, the last NACK; 404 without --xds-server. */
+  xds?: () => unknown;
   /** Per-ping deadline (default 1 s) and how long one readiness result is reused (default 1 s). */
   pingTimeoutMs?: number;
   cacheMs?: number;
@@ -55,6 +57,8 @@ const loggerRequest = z.object({
   level: z.string().transform((l) => l.toLowerCase()).pipe(z.enum(RUNTIME_LEVELS, { error: `level must be one of ${RUNTIME_LEVELS.join(', ')}` })),
 });
 
+const found = (body: unknown): Answer => (body === undefined ? { status: STATUS.notFound } : { status: STATUS.ok, body });
+
 export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
   let downReason: string | undefined;
   const probes = new CachedProbes(opts.probes, { timeoutMs: opts.pingTimeoutMs ?? 1000, cacheMs: opts.cacheMs ?? 1000 });
@@ -72,10 +76,8 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
       return { status: STATUS.endpointError, body: { error: 'health type invalid' } };
     },
     info: async () => ({ status: STATUS.ok, body: { app: { name: opts.name, version: opts.version, compiled } } }),
-    proxy: async () => {
-      const snapshot = opts.proxy?.();
-      return snapshot === undefined ? { status: STATUS.notFound } : { status: STATUS.ok, body: snapshot };
-    },
+    proxy: async () => found(opts.proxy?.()),
+    xds: async () => found(opts.xds?.()),
     logger: async (_params, req) => {
       let parsed;
       try {
