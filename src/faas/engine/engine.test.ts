@@ -80,7 +80,7 @@ let services: FakeServices;
 let host: FunctionHost;
 
 beforeAll(async () => {
-  for (const name of ['echo', 'hostcalls', 'faults', 'noid', 'version1', 'version2', 'raw_0_1_0', 'starttrap']) {
+  for (const name of ['echo', 'hostcalls', 'faults', 'noid', 'version1', 'version2', 'raw_0_1_0', 'starttrap', 'nomarker']) {
     await compileAssemblyScript(join(GUESTS, `${name}.ts`), wasm(name));
   }
   await compileAssemblyScript(join(GUESTS, 'faults.ts'), wasm('faults-optimized'), ['--optimize']);
@@ -238,6 +238,7 @@ describe('loading', () => {
     ['notwasm', /not a WebAssembly module/],
     ['truncated', /not a valid WebAssembly module/],
     ['noid', /no proxy_get_id export/],
+    ['nomarker', /no proxy-wasm ABI marker export/],
     ['does-not-exist', /cannot read .*ENOENT/],
   ])('%s is refused at install with "load"', async (name, message) => {
     const e = await failure(host.install({ id: 'x', path: wasm(name), instances: 1 }));

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { FunctionError, type FunctionHost, type FunctionRequest, type FunctionResponse, type FunctionSpec, type HostServices } from '../types';
+import { ABI_MARKERS, allocatorExport } from './abi';
 import { capMemory } from './memory-cap';
 import { Pool } from './pool';
 
@@ -103,6 +104,10 @@ export class WasmFunctionHost implements FunctionHost {
     if (!exported.includes('proxy_get_id')) {
       throw new FunctionError('load', `${spec.path} has no proxy_get_id export (a function names its id through it)`);
     }
+    if (!ABI_MARKERS.some((m) => exported.includes(m))) {
+      throw new FunctionError('load', `${spec.path} has no proxy-wasm ABI marker export (${ABI_MARKERS.join(', ')})`);
+    }
+    if (!allocatorExport(exported)) throw new FunctionError('load', `${spec.path} has no allocator export (malloc or proxy_on_memory_allocate)`);
     const shared = new SharedArrayBuffer(capped.bytes.length);
     new Uint8Array(shared).set(capped.bytes);
     const size = spec.instances > 0 ? spec.instances : availableParallelism();

@@ -21,8 +21,8 @@ const COMPILED = join(__dirname, 'worker.js');
 function spawn(workerData: WorkerInit, transferList: Array<import('node:worker_threads').MessagePort>): Worker {
   const opts = { workerData, transferList, resourceLimits: { maxOldGenerationSizeMb: 256 } };
   if (existsSync(COMPILED)) return new Worker(COMPILED, opts);
-  const source = join(__dirname, 'worker.ts');
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { ...opts, eval: true });
+  const load = [require.resolve('tsx/cjs'), join(__dirname, 'worker.ts')].map((p) => `require(${JSON.stringify(p)});`);
+  return new Worker(load.join(' '), { ...opts, eval: true });
 }
 
 type Pending = { seq: number; resolve: (r: FunctionResponse) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };

@@ -4,7 +4,7 @@
 // ABI. Any fault is reported and the main thread replaces the instance.
 import { randomFillSync } from 'node:crypto';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { ABI_MARKERS, BufferType, MapType, WasmResult, allocatorExport, decodeHeaderMap, encodeHeaderMap, type HeaderPairs } from './abi';
+import { BufferType, MapType, WasmResult, allocatorExport, decodeHeaderMap, encodeHeaderMap, type HeaderPairs } from './abi';
 import { PAGE } from './memory-cap';
 import type { BridgeOp, BridgeReply, FromWorker, ToWorker, WorkerInit } from './messages';
 import type { FunctionFailureKind } from '../types';
@@ -377,11 +377,8 @@ function start(): void {
   exportsOf = instance.exports as Record<string, unknown>;
   if (exportsOf.memory instanceof WebAssembly.Memory) memory = exportsOf.memory;
   if (!memory) throw new Error('the module has no memory');
-  const names = Object.keys(exportsOf);
-  if (!ABI_MARKERS.some((m) => names.includes(m))) throw new Error(`no proxy-wasm ABI marker export (${ABI_MARKERS.join(', ')})`);
-  allocator = allocatorExport(names) ?? '';
-  if (!allocator) throw new Error('no allocator export (malloc or proxy_on_memory_allocate)');
-  if (typeof exportsOf.proxy_get_id !== 'function') throw new Error('no proxy_get_id export (Layotto functions name their id through it)');
+  // The loader checked the required exports (ABI marker, allocator, proxy_get_id).
+  allocator = allocatorExport(Object.keys(exportsOf))!;
   if (typeof exportsOf._initialize === 'function') callExport('_initialize');
   else if (typeof exportsOf._start === 'function') callExport('_start');
   callExport('proxy_on_context_create', ROOT_CONTEXT, 0);
