@@ -76,12 +76,38 @@ export interface Functions {
   stop(graceMs: number): Promise<void>;
 }
 
-/** The command line's function settings (Flags.faas): ports unset or 0 as described there. */
+/** The command line's function settings (Flags.faas); unset ones fall back as functionPorts says. */
 export interface FaasFlags {
   port?: number;
   listenAddress?: string;
   adminPort?: number;
-  adminListenAddress: string;
+  adminListenAddress?: string;
+}
+
+type HostPort = { host: string; port: number };
+
+/** config.json's function listeners (LayottoConfig.faas): the `Layotto` filter's and `wasm_filter`'s. */
+export interface ConfiguredListeners {
+  listener?: HostPort;
+  admin?: HostPort;
+}
+
+/**
+ * Where the functions port and the admin API listen (port 0: not at all). The command line wins,
+ * then config.json's listeners; otherwise the functions port is 2045 once a function is declared
+ * or the admin API is on (else off) on the API servers' first address, and the admin API is off
+ * (127.0.0.1 when a port is given: it changes what runs in the sidecar).
+ */
+export function functionPorts(flags: FaasFlags, config: ConfiguredListeners | undefined, ctx: { declared: number; listenAddresses: string[] }): { functions: HostPort; admin: HostPort } {
+  const adminPort = flags.adminPort ?? config?.admin?.port ?? 0;
+  const inUse = ctx.declared > 0 || adminPort !== 0;
+  return {
+    functions: {
+      port: flags.port ?? config?.listener?.port ?? (inUse ? DEFAULT_FAAS_PORT : 0),
+      host: flags.listenAddress ?? config?.listener?.host ?? ctx.listenAddresses[0] ?? '0.0.0.0',
+    },
+    admin: { port: adminPort, host: flags.adminListenAddress ?? config?.admin?.host ?? '127.0.0.1' },
+  };
 }
 
 export interface FunctionsWiring {
@@ -89,14 +115,15 @@ export interface FunctionsWiring {
   core: Core;
   log: Logger;
   specs: FunctionSpec[];
+  /** config.json's function listeners, when it has any. */
+  configured?: ConfiguredListeners;
   createHost: (services: HostServices) => FunctionHost;
 }
 
 /** Installs the declared functions and opens the ports; undefined when functions are not in use. */
 export async function startFunctions(w: FunctionsWiring): Promise<Functions | undefined> {
-  const { faas } = w.flags;
-  const adminPort = faas.adminPort;
-  if (w.specs.length === 0 && !adminPort && !faas.port) return undefined;
+  const at = functionPorts(w.flags.faas, w.configured, { declared: w.specs.length, listenAddresses: w.flags.listenAddresses });
+  if (w.specs.length === 0 && at.functions.port === 0 && at.admin.port === 0) return undefined;
   const log = scoped(w.log, 'layotto.faas');
   const host = w.createHost(hostServices(w.core, log));
   const servers: Server[] = [];
@@ -116,23 +143,21 @@ export async function startFunctions(w: FunctionsWiring): Promise<Functions | un
     report();
     w.core.invoke.setLocalFunctions(functionLookup(host));
     const out: Functions = { host, stop };
-    const port = faas.port ?? DEFAULT_FAAS_PORT;
-    if (port !== 0) {
-      const address = faas.listenAddress ?? w.flags.listenAddresses[0] ?? '0.0.0.0';
-      const server = await listen(functionsHandler(host, { maxBodySize: w.flags.maxBodySize }), port, address);
+    if (at.functions.port !== 0) {
+      const server = await listen(functionsHandler(host, { maxBodySize: w.flags.maxBodySize }), at.functions.port, at.functions.host);
       servers.push(server);
       out.port = (server.address() as { port: number }).port;
-      log.info(`WebAssembly functions are served on ${address}:${out.port} (header "id: <function>")`);
+      log.info(`WebAssembly functions are served on ${at.functions.host}:${out.port} (header "id: <function>")`);
     }
-    if (adminPort) {
+    if (at.admin.port !== 0) {
       const onChange = (op: string, id: string) => {
         report();
         log.info(`function ${id}: ${op} done through the admin API`);
       };
-      const server = await listen(adminHandler(host, { onChange }), adminPort, faas.adminListenAddress);
+      const server = await listen(adminHandler(host, { onChange }), at.admin.port, at.admin.host);
       servers.push(server);
       out.adminPort = (server.address() as { port: number }).port;
-      log.info(`function admin API (/wasm/install, /wasm/update, /wasm/uninstall) on ${faas.adminListenAddress}:${out.adminPort}`);
+      log.info(`function admin API (/wasm/install, /wasm/update, /wasm/uninstall) on ${at.admin.host}:${out.adminPort}`);
     }
     return out;
   } catch (e) {

@@ -10,7 +10,9 @@ import type { Flags } from '../../cli/flags';
 import { LAYOTTO_SECTIONS } from '../../core/lifecycle';
 import { type LoadedComponent, ManifestError } from '../loader';
 import type { MetadataItem } from '../manifest';
-import { componentEntrySchema, type ComponentEntry, grpcFilterConfigSchema, listenerSchema, mosnConfigSchema, type TypedConfig } from './schema';
+import { fromLayottoEntry } from '../../faas/spec';
+import type { FunctionSpec } from '../../faas/types';
+import { componentEntrySchema, type ComponentEntry, faasFilterConfigSchema, grpcFilterConfigSchema, listenerSchema, mosnConfigSchema, type TypedConfig } from './schema';
 
 type Path = (string | number)[];
 
@@ -26,6 +28,12 @@ export interface LayottoConfig {
    * hook the mesh layer builds the Layotto gRPC server's filters from.
    */
   streamFilters: TypedConfig[];
+  /**
+   * WebAssembly functions: the entries of `Layotto` stream filters (paths relative to the working
+   * directory, as in Layotto), the listener that carries them (the functions port) and the one
+   * with the `wasm_filter` admin API; --faas-port and --faas-admin-port win (src/runtime/faas.ts).
+   */
+  faas?: { functions: FunctionSpec[]; listener?: { host: string; port: number }; admin?: { host: string; port: number } };
   /** Unknown or unsupported parts, one line each naming its JSON path (logged as warnings). */
   warnings: string[];
   /** Known MOSN parts this sidecar does not act on (logged as info). */
@@ -36,6 +44,8 @@ export interface LayottoConfig {
 const MOSN_TOP = ['servers', 'cluster_manager', 'admin', 'pprof', 'tracing', 'metrics', 'dynamic_resources', 'static_resources', 'close_graceful', 'inherit_old_mosnconfig', 'extends', 'wasm_global_plugins', 'third_part_codec'];
 /** grpc_config sections Layotto has and this sidecar does not serve yet. */
 const UNSUPPORTED_SECTIONS = ['rpcs', 'oss', 'custom_component', 'extends', 'cryption', 'email', 'phone', 'sms'];
+/** Stream filters of the functions listener (its functions) and of the function admin listener. */
+const FAAS_STREAM_FILTERS = ['Layotto', 'wasm_filter'];
 /** Stream filters another part of the sidecar builds (rate limit, gRPC metrics). */
 const KNOWN_STREAM_FILTERS = ['flowControlFilter', 'grpc_metric'];
 /** Keys a component entry may have: every section's, then the section's own. */
@@ -142,17 +152,51 @@ class Translator {
       }),
     );
     const name = listener.name ? `listener "${listener.name}"` : 'listener';
+    const faas = this.faasFilters(listener, at);
     if (!runtime) {
-      this.out.notes.push(`${jsonPath(at)}: ${name} is not served (only the runtime gRPC listener is)`);
+      if (!faas) this.out.notes.push(`${jsonPath(at)}: ${name} is not served (only the runtime gRPC listener is)`);
       return false;
     }
     this.address(listener, at);
     for (const [i, sf] of (listener.stream_filters ?? []).entries()) {
+      if (FAAS_STREAM_FILTERS.includes(sf.type)) continue;
       this.out.streamFilters.push({ type: sf.type, config: sf.config });
       if (!KNOWN_STREAM_FILTERS.includes(sf.type)) this.warn([...at, 'stream_filters', i, 'type'], `stream filter "${sf.type}" is not supported; ignored`);
     }
     this.grpcFilter(runtime.config as z.infer<typeof grpcFilterConfigSchema>, runtime.at);
     return true;
+  }
+
+  /**
+   * A listener's `Layotto` stream filter (function entries: this listener is the functions port)
+   * and `wasm_filter` (this listener is the admin API); true when it has either.
+   */
+  private faasFilters(listener: z.infer<typeof listenerSchema>, at: Path): boolean {
+    let found = false;
+    for (const [i, sf] of (listener.stream_filters ?? []).entries()) {
+      if (!FAAS_STREAM_FILTERS.includes(sf.type)) continue;
+      const faas = (this.out.faas ??= { functions: [] });
+      const where = listener.address !== undefined ? this.hostPort(listener.address, [...at, 'address']) : undefined;
+      found = true;
+      if (sf.type === 'wasm_filter') {
+        if (where) faas.admin = where;
+        continue;
+      }
+      if (where) faas.listener = where;
+      const entries = this.parse(faasFilterConfigSchema, sf.config ?? {}, [...at, 'stream_filters', i, 'config']);
+      for (const entry of Object.values(entries)) {
+        if (faas.functions.some((f) => f.id === entry.name)) throw this.error([...at, 'stream_filters', i, 'config'], `function "${entry.name}" is declared twice`);
+        faas.functions.push(fromLayottoEntry(entry));
+      }
+    }
+    return found;
+  }
+
+  private hostPort(address: string, at: Path): { host: string; port: number } {
+    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) throw this.error(at, `expected "host:port", got ${JSON.stringify(address)}`);
+    return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
   }
 
   private address(listener: z.infer<typeof listenerSchema>, at: Path): void {
@@ -161,10 +205,7 @@ class Translator {
       return;
     }
     if (listener.address === undefined) return;
-    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listener.address);
-    const port = m ? Number(m[3]) : NaN;
-    if (!m || port > 65535) throw this.error([...at, 'address'], `expected "host:port", got ${JSON.stringify(listener.address)}`);
-    this.out.listener = { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+    this.out.listener = this.hostPort(listener.address, [...at, 'address']);
   }
 
   private grpcFilter(config: z.infer<typeof grpcFilterConfigSchema>, at: Path): void {

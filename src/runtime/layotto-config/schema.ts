@@ -3,6 +3,7 @@
 // entries of `grpc_config`. Objects are loose: keys nobody reads are found and reported by the
 // translator, not rejected here.
 import { z } from 'zod';
+import { layottoFunctionSchema } from '../../faas/spec';
 
 const object = <S extends z.core.$ZodLooseShape>(shape: S) => z.looseObject(shape, { error: 'expected an object' });
 const map = <V extends z.ZodType>(value: V) => z.record(z.string(), value, { error: 'expected an object' });
@@ -68,3 +69,6 @@ export const mosnConfigSchema = object({
   servers: list(object({ listeners: list(listenerSchema).optional() })).min(1, 'needs at least one server'),
 });
 export type MosnConfig = z.infer<typeof mosnConfigSchema>;
+
+/** The config of a `Layotto` stream filter: key → function (Layotto's /wasm/install body). */
+export const faasFilterConfigSchema = map(layottoFunctionSchema);
