@@ -58,6 +58,12 @@ function typeOf(typeUrl: string): Type {
   return resources().lookupType(name);
 }
 
+/** An enum value's number by its name (decoded messages carry names), e.g. envoy.type.v3.StatusCode TooManyRequests → 429. */
+export function enumNumber(enumName: string, value: string | number): number | undefined {
+  if (typeof value === 'number') return value;
+  return resources().lookupEnum(enumName).values[value];
+}
+
 /** Decodes one resource of a DiscoveryResponse (an Any's value). */
 export function decodeResource(typeUrl: string, value: Uint8Array): Msg {
   const t = typeOf(typeUrl);

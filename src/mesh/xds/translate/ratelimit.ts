@@ -3,6 +3,7 @@
 // typed_per_filter_config becomes a rule for that route. Envoy enforces only for the fraction
 // filter_enabled and filter_enforced give (unset: 0%): 100% of both is enforcing, 0% leaves the
 // filter out, anything between is NACKed (no sampling here). Descriptors are NACKed.
+import { enumNumber } from '../protos';
 import { ignoredFields, ms, type Pb, percent, reject, type Warn, wrapped } from './common';
 
 const KNOWN = ['stat_prefix', 'status', 'token_bucket', 'filter_enabled', 'filter_enforced', 'response_headers_to_add', 'rate_limited_as_resource_exhausted'];
@@ -16,7 +17,7 @@ function rule(c: Pb, where: string, warn: Warn): { rule?: Record<string, unknown
   const enabled = percent(c.filter_enabled) ?? 0;
   const enforced = percent(c.filter_enforced) ?? 0;
   for (const [name, p] of [['filter_enabled', enabled], ['filter_enforced', enforced]] as const) if (p !== 0 && p !== 100) reject(where, `${name} of ${p}% is not supported (0% or 100%)`);
-  const status = c.status?.code !== undefined ? Number(c.status.code) : undefined;
+  const status = c.status?.code !== undefined ? enumNumber('envoy.type.v3.StatusCode', c.status.code) : undefined;
   if (enabled === 0 || enforced === 0) {
     if (c.token_bucket) warn(`${where}: not enforced (filter_enabled ${enabled}%, filter_enforced ${enforced}%): left out`);
     return { status };
