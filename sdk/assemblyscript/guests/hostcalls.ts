@@ -63,5 +63,9 @@ register("hostcalls", (req: Request): Response => {
     for (let i = 0; i < bytes.length; i++) sum = sum * 31 + bytes[i];
     return Response.text(bytes.length.toString() + ":" + sum.toString());
   }
+  if (op == "badresp") {
+    // Not valid HTTP: the host must not pass these on.
+    return new Response(42, utf8("odd")).header("bad name", "x").header("x-split", "a\r\nb").header("x-good", "1");
+  }
   return Response.text("unknown op " + op, 400);
 });

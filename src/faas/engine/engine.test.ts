@@ -185,6 +185,14 @@ describe('host calls', () => {
     expect(await call('op=next&store=seq&key=k')).toBe('200 1');
   });
 
+  test('an invalid status becomes 500 and invalid response headers are dropped, with a log line', async () => {
+    const res = await host.call('hostcalls', get('/?op=badresp'));
+    expect([res.status, res.headers, res.body.toString()]).toEqual([500, [['x-good', '1']], 'odd']);
+    expect(services.logs.map((l) => l.message)).toEqual(
+      expect.arrayContaining([expect.stringContaining('invalid HTTP status 42'), 'dropped invalid response header "bad name"', 'dropped invalid response header "x-split"']),
+    );
+  });
+
   test('the guest log reaches HostServices.log at its level', async () => {
     expect(await call('op=log&who=wasm')).toBe('200 logged');
     expect(services.logs).toContainEqual({ fn: 'hostcalls', level: 3, message: 'hello from wasm' });

@@ -15,6 +15,11 @@ const ROOT_CONTEXT = 1;
 
 /** The guest called abort / proc_exit: a trap with the guest's own message. */
 class GuestAbort extends Error {}
+class ProcExit extends GuestAbort {
+  constructor(readonly code: number) {
+    super(`proc_exit(${code})`);
+  }
+}
 /** The guest could not allocate what it or the host needed. */
 class MemoryFault extends Error {}
 
@@ -332,7 +337,7 @@ const wasiImports: Record<string, (...a: number[]) => number | void> = {
     return 0;
   },
   proc_exit: (code) => {
-    throw new GuestAbort(`proc_exit(${code})`);
+    throw new ProcExit(code);
   },
   random_get: (ptr, len) => (randomFillSync(new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0)), 0),
   clock_time_get: (_id, _precision, ret) => (writeU64(ret, BigInt(Date.now()) * 1_000_000n), 0),
@@ -380,7 +385,14 @@ function start(): void {
   // The loader checked the required exports (ABI marker, allocator, proxy_get_id).
   allocator = allocatorExport(Object.keys(exportsOf))!;
   if (typeof exportsOf._initialize === 'function') callExport('_initialize');
-  else if (typeof exportsOf._start === 'function') callExport('_start');
+  else if (typeof exportsOf._start === 'function') {
+    // A WASI command's _start may end with proc_exit(0) once main returns (TinyGo).
+    try {
+      callExport('_start');
+    } catch (e) {
+      if (!(e instanceof ProcExit && e.code === 0)) throw e;
+    }
+  }
   callExport('proxy_on_context_create', ROOT_CONTEXT, 0);
   if (callExport('proxy_on_vm_start', ROOT_CONTEXT, 0) === 0) throw new Error('proxy_on_vm_start returned false');
   if (callExport('proxy_on_configure', ROOT_CONTEXT, pluginConfig.length) === 0) throw new Error('proxy_on_configure returned false');
@@ -423,6 +435,27 @@ function classify(e: unknown): { kind: FunctionFailureKind; message: string } {
   return { kind: 'trap', message: err.message };
 }
 
+/** The guest's status, or Envoy's `:status` response header when it set one; 500 if not an HTTP status. */
+function responseStatus(s: Stream): number {
+  const header = s.respHeaders.find(([k]) => k === ':status');
+  const status = header ? Number(header[1]) : s.status;
+  if (Number.isInteger(status) && status >= 100 && status <= 599) return status;
+  log(4, `the function answered with an invalid HTTP status ${header ? header[1] : status}; sending 500`);
+  return 500;
+}
+
+// What an HTTP/1.1 response may carry (RFC 9110 token names; no control characters in values).
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/;
+function responseHeaders(s: Stream): HeaderPairs {
+  return s.respHeaders.filter(([k, v]) => {
+    if (k.startsWith(':')) return false;
+    if (HEADER_NAME.test(k) && HEADER_VALUE.test(v)) return true;
+    log(3, `dropped invalid response header ${JSON.stringify(k)}`);
+    return false;
+  });
+}
+
 function handle(msg: ToWorker): void {
   const { req, seq } = msg;
   const s: Stream = {
@@ -448,12 +481,8 @@ function handle(msg: ToWorker): void {
     callExport('proxy_on_done', ctx);
     callExport('proxy_on_log', ctx);
     callExport('proxy_on_delete', ctx);
-    // A guest may set the status as Envoy's `:status` response header.
-    const statusHeader = s.respHeaders.find(([k]) => k === ':status');
-    const status = statusHeader ? Number(statusHeader[1]) || s.status : s.status;
     const body = new Uint8Array(s.respBody);
-    const headers = s.respHeaders.filter(([k]) => !k.startsWith(':'));
-    post({ type: 'result', seq, status, headers, body }, [body.buffer]);
+    post({ type: 'result', seq, status: responseStatus(s), headers: responseHeaders(s), body }, [body.buffer]);
   } catch (e) {
     post({ type: 'fault', seq, ...classify(e) });
   } finally {
