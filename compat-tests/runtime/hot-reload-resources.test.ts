@@ -1,6 +1,6 @@
 // Hot reload of what is not a component, against the built binary: declarative subscriptions
-// (deliveries start and stop), Resiliency policies, the Configuration (secret scopes apply, a
-// tracing change is logged as needing a restart), MeshProxy routes (MeshProxy.update; a broken
+// (deliveries start and stop), Resiliency policies, the Configuration (secret scopes and access
+// control apply, a tracing change is logged as needing a restart), MeshProxy routes (MeshProxy.update; a broken
 // one keeps the running routes), Layotto's config.json components, and the opt-outs
 // (--hot-reload=false, the HotReload feature disabled in the Configuration).
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -151,6 +151,22 @@ spec:
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { errorCode: string }).errorCode).toBe('ERR_PERMISSION_DENIED');
     expect(sc.output().slice(from)).toContain('Configuration spec.tracing changed: it is read at startup only; the change needs a restart');
+  });
+
+  it('Configuration accessControl added: calls from another sidecar are refused from then on', async () => {
+    const caller = await startSidecar({ appId: 'hot-reload-caller' });
+    try {
+      const invoke = () => fetch(`http://127.0.0.1:${caller.httpPort}/v1.0/invoke/hot-reload-res/method/acl`, { method: 'POST', body: 'x' });
+      await until(async () => (await invoke()).status === 200, () => 'the caller to reach the app');
+      const from = sc.output().length;
+      saveFile(cfgFile, configYaml('  accessControl:\n    defaultAction: deny\n    trustDomain: public\n'));
+      await logged(sc, from, 'Configuration: access control updated (default action deny, 0 app policies)');
+      const denied = await invoke();
+      expect(denied.status).toBe(403);
+      expect(await denied.text()).toContain('access control policy has denied access to id: spiffe://public/ns/default/hot-reload-caller operation: acl verb: POST');
+    } finally {
+      await caller.stop();
+    }
   });
 
   it('a MeshProxy route change applies in place; a broken one keeps the running routes', async () => {
