@@ -92,6 +92,14 @@ export class H2Forwarder implements Forwarder {
     this.sessions.clear();
   }
 
+  retain(addresses: ReadonlySet<string>): void {
+    for (const [address, e] of this.sessions) {
+      if (addresses.has(address)) continue;
+      this.sessions.delete(address);
+      e.session.close(); // open streams finish first
+    }
+  }
+
   private session(ep: Endpoint): Session {
     const found = this.sessions.get(ep.address);
     if (found && !found.session.closed && !found.session.destroyed) return found;

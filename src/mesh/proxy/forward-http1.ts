@@ -21,6 +21,14 @@ export class Http1Forwarder implements Forwarder {
     this.pools.clear();
   }
 
+  retain(addresses: ReadonlySet<string>): void {
+    for (const [address, p] of this.pools) {
+      if (addresses.has(address)) continue;
+      this.pools.delete(address);
+      p.drain();
+    }
+  }
+
   private pool(ep: Endpoint): Http1Pool {
     let p = this.pools.get(ep.address);
     if (!p) {

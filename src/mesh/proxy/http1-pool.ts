@@ -360,6 +360,8 @@ export class Http1Pool {
   private readonly waiting: Waiter[] = [];
   private readonly conns = new Set<Conn>();
   private closed = false;
+  /** The endpoint left its cluster: busy connections finish their exchange, then close. */
+  private draining = false;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -405,11 +407,18 @@ export class Http1Pool {
     for (const c of [...this.conns]) c.destroy(new UpstreamError('reset', 'the proxy is shutting down'));
   }
 
+  /** Lets the pool go gracefully (its endpoint left the cluster): idle connections close now, busy ones after their answer. */
+  drain(): void {
+    this.draining = true;
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+
   // ---- used by the connections ----
 
   release(conn: Conn): void {
     const w = this.waiting.shift();
     if (w) return w.start(conn);
+    if (this.draining) return conn.destroy();
     conn.idleSince = performance.now();
     this.idle.push(conn);
     // One sweep timer per pool instead of a socket timeout re-armed on every request.

@@ -10,6 +10,7 @@ import { AppCluster, AppForwarder, type AppInvoke } from './app-cluster';
 import type { ClusterConfig, ListenerConfig, MeshProxyManifest } from './config';
 import type { Cluster, ClusterFactory, PolicyLookup } from './cluster/types';
 import { checkRefs } from './cluster/plan';
+import { formatAddress } from './cluster/endpoint';
 import { ProxyConfigError } from './errors';
 import { H2Forwarder } from './forward-h2';
 import { Http1Forwarder } from './forward-http1';
@@ -62,6 +63,15 @@ class ClusterHandle implements ClusterEntry {
     if (this.app) return (this.h1 ??= new AppForwarder(this.invoke!));
     const useH2 = this.config.protocol === 'h2c' || (this.config.protocol === 'auto' && h2);
     return useH2 ? (this.h2 ??= new H2Forwarder(this.config)) : (this.h1 ??= new Http1Forwarder(this.config));
+  }
+
+  /** New endpoints in place (EDS): the cluster takes them, pools to endpoints that left drain. */
+  setEndpoints(config: ClusterConfig): void {
+    this.cluster.setEndpoints!(config);
+    this.config = config;
+    const addresses = new Set(config.endpoints.map((e) => formatAddress(e.host, e.port)));
+    this.h1?.retain?.(addresses);
+    this.h2?.retain?.(addresses);
   }
 
   close(): void {
@@ -219,10 +229,7 @@ export class MeshProxyManager {
   private async commit(clusters: StagedClusters, staged: StagedListener[]): Promise<void> {
     const oldFlows: HttpFlow[] = [];
     const oldFilters: Filter[] = [];
-    for (const [h, c] of clusters.endpoints) {
-      h.cluster.setEndpoints!(c);
-      h.config = c;
-    }
+    for (const [h, c] of clusters.endpoints) h.setEndpoints(c);
     this.clusters = clusters.next;
     const names = new Set(staged.map((s) => s.config.name));
     const next = new Map<string, BuiltListener>();

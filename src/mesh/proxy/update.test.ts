@@ -5,7 +5,7 @@
 import { Agent, createServer as createHttp, request, type Server } from 'node:http';
 import pino from 'pino';
 import { http1 } from '../../../test/http-clients';
-import { sleep } from '../../../test/wait';
+import { sleep, until } from '../../../test/wait';
 import { FilterRegistry } from '../registry';
 import { createCluster } from './cluster';
 import { meshProxySchema, type MeshProxyManifest } from './config';
@@ -94,6 +94,9 @@ describe('MeshProxy.update', () => {
     await sleep(100);
     await p.update([manifest({ listeners: [{ name: 'edge', address: 0, cluster: 'c' }], clusters: [{ name: 'c', endpoints: [ep(a.port)] }] })]);
     expect((await Promise.all(slow)).sort()).toEqual(['a', 'b']);
+    // The pool to the removed endpoint lets its connection go once the answer is in.
+    const open = () => new Promise<number>((r) => b.server.getConnections((_e, n) => r(n)));
+    await until(async () => (await open()) === 0, () => "connections still open to the removed endpoint", 5000);
     for (let i = 0; i < 4; i++) expect(await text(port)).toBe('a');
     const c = p.snapshot().clusters[0]!;
     expect(c.endpoints.map((e) => e.address)).toEqual([ep(a.port)]);

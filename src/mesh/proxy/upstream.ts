@@ -75,6 +75,8 @@ export interface UpstreamResponse {
 export interface Forwarder {
   attempt(req: UpstreamRequest, ep: Endpoint, signal: AbortSignal): Promise<AttemptResult<UpstreamResponse>>;
   close(): void;
+  /** Endpoints left the cluster (EDS): connections to other addresses finish what they carry and close. */
+  retain?(addresses: ReadonlySet<string>): void;
 }
 
 /** The AttemptResult for a response: gRPC answers carrying grpc-status in their headers report that. */
