@@ -14,10 +14,13 @@ import { requireService } from '../../test/services';
 import { until } from '../../test/wait';
 import { compileAssemblyScript, wasmTmpDir } from '../../test/wasm';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Client, RuntimeTypes } = require('layotto') as typeof import('layotto');
+
 jest.setTimeout(120_000);
 
 const EXAMPLE = join(ROOT, 'examples', 'faas');
-const FAULTS_GUEST = join(ROOT, 'sdk', 'assemblyscript', 'guests', 'faults.ts');
+const GUESTS = join(ROOT, 'sdk', 'assemblyscript', 'guests');
 const run = Math.random().toString(36).slice(2, 8);
 const item = `book-${run}`;
 const appId = `faas-e2e-${run}`;
@@ -59,7 +62,8 @@ beforeAll(async () => {
   await Promise.all([
     compileAssemblyScript(join(EXAMPLE, 'functions', 'order.ts'), wasm('order'), ['--optimize']),
     compileAssemblyScript(join(EXAMPLE, 'functions', 'inventory.ts'), wasm('inventory'), ['--optimize']),
-    compileAssemblyScript(FAULTS_GUEST, wasm('faults')),
+    compileAssemblyScript(join(GUESTS, 'faults.ts'), wasm('faults')),
+    compileAssemblyScript(join(GUESTS, 'hostcalls.ts'), wasm('hostcalls')),
   ]);
   writeFileSync(wasm('broken'), Buffer.from('\0asm\x01\0\0\0this is no module'));
   [faasPort, adminPort] = await Promise.all([freePort(), freePort()]);
@@ -92,6 +96,7 @@ function subscriber(port: number): Promise<Server> {
     req.on('end', () => {
       if (req.url === '/dapr/subscribe') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([{ pubsubname: 'pubsub_demo', topic: 'orders', route: 'orders' }]));
       if (req.url === '/orders') events.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+      if (req.url === '/price') return void res.writeHead(200, { 'content-type': 'text/plain' }).end(`price of ${Buffer.concat(chunks).toString('utf8')}: 42`);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SUCCESS"}');
     });
   });
@@ -114,7 +119,7 @@ describe('the inventory example', () => {
     expect(meta.extended['faas.functions']?.split(',').sort()).toEqual(['inventory', 'order']);
   });
 
-  it_('is callable like an app: Dapr HTTP invoke (DaprClient) and Dapr gRPC invoke', async () => {
+  it_('is callable like an app: Dapr HTTP invoke (DaprClient), Dapr gRPC invoke and Layotto InvokeService', async () => {
     const http = new DaprClient({ daprHost: '127.0.0.1', daprPort: String(sc.httpPort), communicationProtocol: CommunicationProtocolEnum.HTTP });
     const answer = await http.invoker.invoke('order', `buy?name=${item}`, HttpMethod.POST);
     expect(String(answer)).toMatch(new RegExp(`one ${item} is yours; 1 left in stock\\.$`));
@@ -127,11 +132,25 @@ describe('the inventory example', () => {
     } finally {
       await grpc.stop();
     }
+    const layotto = new Client(String(sc.layottoPort), '127.0.0.1');
+    try {
+      const got = await layotto.invoker.invoke({ id: 'inventory', method: 'stock', httpVerb: RuntimeTypes.HTTPExtension.Verb.POST, data: item });
+      expect(got).toMatchObject({ content: '1' });
+    } finally {
+      layotto.close();
+    }
     // The last copy, then sold out (409 from the function, passed on as the app's answer).
     expect((await call('order', `?name=${item}`)).text).toMatch(/0 left in stock\.$/);
     const out = await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/invoke/order/method/buy?name=${item}`, { method: 'POST' });
     expect({ status: out.status, text: await out.text() }).toEqual({ status: 409, text: `Sorry, ${item} is sold out.` });
     expect(await stock()).toBe('0');
+  });
+
+  it_("reaches this sidecar's app through invocation from inside a function", async () => {
+    expect(await admin('install', { name: 'hostcalls', vm_config: { path: wasm('hostcalls') } })).toEqual({ status: 200, body: {} });
+    expect(await call('hostcalls', `?op=invoke&id=${appId}&method=price&value=${item}`)).toEqual({ status: 200, text: `price of ${item}: 42` });
+    // A call the target refuses: the guest sees a failed host call (status 10 InternalFailure).
+    expect(await call('hostcalls', '?op=invoke&id=nobody-here&method=price')).toEqual({ status: 500, text: 'status=10' });
   });
 
   it_('updates and uninstalls through the admin API', async () => {
