@@ -173,7 +173,7 @@ export class AdsClient {
       });
       await this.opts.handle(type, res.version_info, decoded);
     } catch (e) {
-      error = (e as Error).message;
+      error = (e instanceof Error ? e.message : String(e)) || 'rejected';
     }
     st.lastUpdate = new Date().toISOString();
     if (error === undefined) {

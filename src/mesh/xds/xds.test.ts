@@ -76,6 +76,14 @@ describe('xDS (in-process)', () => {
     await until(() => x.status().types.eds.version === 'e2', () => JSON.stringify(x.status().types));
     expect(await text(port)).toBe('503 no healthy upstream');
     expect(x.status()).toMatchObject({ state: 'connected', warming: [], types: { lds: { version: 'l1', nacks: 0 }, cds: { version: 'c1' } } });
+
+    // A listener the control plane no longer sends is closed; one it adds is bound.
+    const other = await freePort();
+    ads.set(TYPE.listener, 'l2', [envoy.listener('second', other, { routeConfig: envoy.routes('inline', [envoy.route('/', { cluster: 'ca' })]) })]);
+    await until(() => x.status().types.lds.version === 'l2', () => JSON.stringify(x.status().types));
+    expect(await text(other)).toBe('200 a');
+    await expect(http1(port, '/')).rejects.toThrow(/ECONNREFUSED/);
+    expect(Object.keys(x.proxy.ports)).toEqual(['second']);
   });
 
   it('NACKs a resource it cannot apply with the reason, keeps the last config serving, and takes the next good one', async () => {
