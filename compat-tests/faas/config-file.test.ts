@@ -1,6 +1,7 @@
 // Functions declared in Layotto's config.json: a listener with the `Layotto` stream filter gives the
 // functions and the functions port, one with `wasm_filter` the admin port; `function_1` of
-// Layotto's demo (here the example's `inventory`) answers there and through invocation.
+// Layotto's demo (here the example's `inventory`) answers there and through invocation. A declared
+// function whose module does not load stops startup, naming it.
 import { join } from 'node:path';
 import { runtimeListener } from '../helpers/layotto-config';
 import { freePort, ROOT, type Sidecar, startSidecar } from '../helpers/sidecar';
@@ -53,4 +54,14 @@ it('serves the declared function on the listener of its Layotto filter, and the 
   const list = await fetch(`http://127.0.0.1:${adminPort}/wasm/list`).then((x) => x.json());
   expect(list).toEqual({ functions: [{ id: 'inventory', path: expect.stringMatching(/inventory\.wasm$/), instances: 1 }] });
   expect(sc.output()).not.toMatch(/stream filter "(Layotto|wasm_filter)" is not supported/);
+});
+
+it('refuses to start with a declared function that does not load, naming it', async () => {
+  const bad = await startSidecar({
+    wait: false,
+    resources: { 'ghost.yaml': 'apiVersion: layotto.io/v1\nkind: WasmFunction\nmetadata:\n  name: ghost\nspec:\n  path: missing/ghost.wasm\n' },
+  });
+  expect(await bad.exited).toBe(1);
+  // The log line quotes the message, so its inner quotes come escaped.
+  expect(bad.output()).toMatch(/fatal error from runtime: function \\?"ghost\\?" \(\S*missing\/ghost\.wasm\): cannot read /);
 });
