@@ -6,25 +6,34 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** One build: entry file, output .wasm, extra asc flags. */
+export type AscJob = [entryFile: string, outFile: string, flags?: string[]];
+
 const SCRIPT = `
 import asc from 'assemblyscript/asc';
-const [entry, out, ...flags] = JSON.parse(process.argv[1]);
-let log = '';
-const stream = { write: (s) => { log += s; return true; } };
-const { error } = await asc.main([entry, '--outFile', out, ...flags], { stdout: stream, stderr: stream });
-if (error) { process.stderr.write(log || String(error)); process.exit(1); }
+for (const [entry, out, flags = []] of JSON.parse(process.argv[1])) {
+  let log = '';
+  const stream = { write: (s) => { log += s; return true; } };
+  const { error } = await asc.main([entry, '--outFile', out, ...flags], { stdout: stream, stderr: stream });
+  if (error) { process.stderr.write('asc ' + entry + ': ' + (log || String(error))); process.exit(1); }
+}
 `;
 
-/** Compiles `entryFile` to `outFile` (extra asc flags optional); rejects with asc's diagnostics. */
-export function compileAssemblyScript(entryFile: string, outFile: string, flags: string[] = []): Promise<void> {
+/** Compiles every job in one compiler process (asc loads once); rejects with asc's diagnostics. */
+export function compileAssemblyScripts(jobs: AscJob[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--input-type=module', '-e', SCRIPT, JSON.stringify([entryFile, outFile, ...flags])],
-      { cwd: join(__dirname, '..'), timeout: 120_000 },
-      (err, _stdout, stderr) => (err ? reject(new Error(`asc ${entryFile}: ${stderr || err.message}`)) : resolve()),
+      ['--input-type=module', '-e', SCRIPT, JSON.stringify(jobs)],
+      { cwd: join(__dirname, '..'), timeout: 60_000 + jobs.length * 30_000 },
+      (err, _stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve()),
     );
   });
+}
+
+/** Compiles `entryFile` to `outFile` (extra asc flags optional). */
+export function compileAssemblyScript(entryFile: string, outFile: string, flags: string[] = []): Promise<void> {
+  return compileAssemblyScripts([[entryFile, outFile, flags]]);
 }
 
 /** A fresh temporary directory for compiled guests. */

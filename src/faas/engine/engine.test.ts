@@ -2,7 +2,7 @@
 // with the assemblyscript package, run in worker threads against an in-memory HostServices.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileAssemblyScript, wasmTmpDir } from '../../../test/wasm';
+import { type AscJob, compileAssemblyScripts, wasmTmpDir } from '../../../test/wasm';
 import { FunctionError, type FunctionHost, type FunctionRequest, type HostServices } from '../types';
 import { createFunctionHost } from './index';
 
@@ -80,10 +80,11 @@ let services: FakeServices;
 let host: FunctionHost;
 
 beforeAll(async () => {
-  for (const name of ['echo', 'hostcalls', 'faults', 'noid', 'version1', 'version2', 'raw_0_1_0', 'starttrap', 'nomarker']) {
-    await compileAssemblyScript(join(GUESTS, `${name}.ts`), wasm(name));
-  }
-  await compileAssemblyScript(join(GUESTS, 'faults.ts'), wasm('faults-optimized'), ['--optimize']);
+  const names = ['echo', 'hostcalls', 'faults', 'noid', 'version1', 'version2', 'raw_0_1_0', 'starttrap', 'nomarker'];
+  await compileAssemblyScripts([
+    ...names.map((name): AscJob => [join(GUESTS, `${name}.ts`), wasm(name)]),
+    [join(GUESTS, 'faults.ts'), wasm('faults-optimized'), ['--optimize']],
+  ]);
   writeFileSync(join(dir, 'notwasm.wasm'), 'this is not a module');
   writeFileSync(join(dir, 'truncated.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 9, 1]));
 }, 240_000);
