@@ -25,9 +25,21 @@ export interface Flags {
   layottoGrpcPort: number;
   /** Layotto's actuator (health, info, logger levels); port 0 turns it off. */
   actuator: { port: number; listenAddress: string };
+  /** --xds-server: the mesh proxy also takes listeners, routes, clusters and endpoints from this xDS control plane (ADS), as this node. */
+  xds?: { server: string; node: { id: string; cluster: string; metadata: Record<string, string> } };
+  /** The dashboard web page (--dashboard-port, unset: off; 0: any free port) and its address (loopback by default). */
+  dashboard: { port?: number; address: string };
+  /**
+   * WebAssembly functions: the functions port and Layotto's admin API (/wasm/install...), each on
+   * its address; unset values fall back to config.json's listeners, then to the defaults
+   * (src/runtime/faas.ts functionPorts).
+   */
+  faas: { port?: number; listenAddress?: string; adminPort?: number; adminListenAddress?: string };
   listenAddresses: string[];
   resourcesPaths: string[];
   config: string[];
+  /** --hot-reload: apply changes to the resources, --config files and config.json without a restart. */
+  hotReload: boolean;
   metricsPort: number;
   /** --metrics-listen-address; '' = every interface, as daprd. */
   metricsListenAddress: string;
@@ -99,6 +111,17 @@ const quantity = (v: string) => {
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)];
 
+/** k=v,k2=v2 (repeatable), as --xds-node-metadata takes it. */
+const keyValues = (v: string, prev: Record<string, string> = {}) => {
+  const out = { ...prev };
+  for (const pair of v.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`"${pair}" is not key=value.`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+};
+
 /** daprd flags accepted for compatibility whose features are not implemented yet. */
 const ACCEPTED_UNUSED = [
   'dapr-public-port',
@@ -158,10 +181,21 @@ export function buildCommand(): Command {
     .addOption(new Option('--layotto-grpc-port <port>', 'Layotto gRPC API port (0 turns it off)').argParser(port('--layotto-grpc-port')).default(34904))
     .addOption(new Option('--actuator-port <port>', "Layotto's actuator HTTP port: health, info, log levels (0 turns it off)").argParser(port('--actuator-port')).default(34999))
     .addOption(new Option('--actuator-listen-address <address>', 'address the actuator listens on').default('127.0.0.1'))
+    .addOption(new Option('--xds-server <host:port>', 'xDS control plane (ADS over plaintext gRPC, e.g. istiod:15010) the mesh proxy takes listeners, routes, clusters and endpoints from'))
+    .addOption(new Option('--xds-node-id <id>', 'node id sent to the xDS control plane (default: the app id)'))
+    .addOption(new Option('--xds-node-cluster <name>', 'node cluster sent to the xDS control plane (default: the app id)'))
+    .addOption(new Option('--xds-node-metadata <k=v,...>', 'node metadata sent to the xDS control plane (repeatable)').argParser(keyValues))
+    .addOption(new Option('--dashboard-port <port>', 'port of the dashboard web page (default: off; 0: any free port)').argParser(port('--dashboard-port')))
+    .addOption(new Option('--dashboard-address <address>', 'address the dashboard listens on').default('127.0.0.1'))
+    .addOption(new Option('--faas-port <port>', 'WebAssembly functions port, called with header "id: <function>" (default: 2045 when a function is declared or the admin API is on; 0 turns it off)').argParser(port('--faas-port')))
+    .addOption(new Option('--faas-listen-address <address>', 'address the functions port listens on (default: the API servers\' first address)'))
+    .addOption(new Option('--faas-admin-port <port>', "Layotto's function admin API: POST /wasm/install, /wasm/update, /wasm/uninstall (default: off; Layotto uses 34998)").argParser(port('--faas-admin-port')))
+    .addOption(new Option('--faas-admin-listen-address <address>', "address the function admin API listens on (default: config.json's wasm_filter listener, else 127.0.0.1)"))
     .addOption(new Option('--dapr-listen-addresses <list>', 'comma-separated addresses the APIs listen on (default: all)').argParser(collect))
     .addOption(new Option('--resources-path <dir>', 'directory of resource YAML files (repeatable)').argParser(collect))
     .addOption(new Option('--components-path <dir>', 'alias of --resources-path (deprecated in daprd)').argParser(collect).hideHelp())
     .addOption(new Option('--config <file>', 'Configuration resource file (repeatable)').argParser(collect))
+    .addOption(new Option('--hot-reload [bool]', 'apply edits to the resources, --config and config.json files while running (false: read them at startup only)').argParser(bool).default(true))
     .addOption(new Option('--metrics-port <port>', 'port of the Prometheus metrics endpoint').argParser(port('--metrics-port')).default(9090))
     .addOption(new Option('--enable-metrics [bool]', 'serve Prometheus metrics').argParser(bool).default(true))
     .addOption(new Option('--metrics-listen-address <addr>', 'address the metrics endpoint listens on (default: every interface)').default(''))
@@ -234,9 +268,13 @@ export function parseFlags(argv: string[], cmd = buildCommand()): Flags {
     daprInternalGrpcListenAddress: o.daprInternalGrpcListenAddress,
     layottoGrpcPort: o.layottoGrpcPort,
     actuator: { port: o.actuatorPort, listenAddress: o.actuatorListenAddress },
+    xds: o.xdsServer ? { server: o.xdsServer, node: { id: o.xdsNodeId || o.appId || 'layotto-ts', cluster: o.xdsNodeCluster || o.appId || 'layotto-ts', metadata: o.xdsNodeMetadata ?? {} } } : undefined,
+    dashboard: { port: o.dashboardPort, address: o.dashboardAddress },
+    faas: { port: o.faasPort, listenAddress: o.faasListenAddress, adminPort: o.faasAdminPort || undefined, adminListenAddress: o.faasAdminListenAddress },
     listenAddresses: o.daprListenAddresses ?? [],
     resourcesPaths: [...(o.resourcesPath ?? []), ...(o.componentsPath ?? [])],
     config: o.config ?? [],
+    hotReload: o.hotReload,
     metricsPort: o.metricsPort,
     enableMetrics: o.enableMetrics,
     metricsListenAddress: o.metricsListenAddress,

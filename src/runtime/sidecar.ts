@@ -31,7 +31,6 @@ import { GrpcProxy } from '../api/grpc-proxy/proxy';
 import type { LayottoConfig } from './layotto-config';
 import { componentReapplier } from './reapply';
 import { filteredServer } from '../api/grpc/filter-interceptor';
-import type { FilterChain } from '../mesh/chain';
 import type { Api } from '../mesh/filter';
 import { buildFilterChain } from './filters';
 import { grpcTokenGuard } from '../mesh/filters/api-token';
@@ -43,7 +42,13 @@ import { mtlsClientOptions } from '../security/mtls';
 import { answerPlainHttp, type ApiTls, grpcServerCredentials, httpsOptions } from '../security/tls';
 import { loadTransportSecurity } from '../security/transport';
 import type { MeshProxy } from '../mesh/proxy';
-import { startConfiguredProxy } from './mesh-proxy';
+import { startConfiguredProxy, startXdsProxy } from './mesh-proxy';
+import type { XdsProxy } from '../mesh/xds';
+import { declaredFunctions, type Functions, startFunctions } from './faas';
+import { createFunctionHost } from '../faas/engine';
+import { type HotReload, hotReloadEnabled, InFlight, startHotReload, SwappableResiliency } from './hotreload';
+import { type Dashboard, loadDashboard, snapshotter, startDashboard, TrafficRecorder } from '../dashboard';
+import { FilterChain } from '../mesh/chain';
 
 export const RUNTIME_VERSION: string = require('../../package.json').version;
 
@@ -62,13 +67,21 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const security = loadTransportSecurity(flags, { configMtls: config.mtlsEnabled, namespace, env: process.env });
   for (const w of security.warnings) log.warn(w);
   for (const n of security.notes) log.info(n);
+  // The dashboard's built page likewise: a missing build is said before any port is taken.
+  const dashboardAssets = flags.dashboard.port !== undefined ? loadDashboard() : undefined;
   const tracing = buildTracing(config.tracing, flags.appId, scoped(log, 'dapr.runtime.trace'));
   setTracer(tracing?.tracer);
   const metrics = createMetrics({ enabled: flags.enableMetrics, appId: flags.appId, namespace, config: config.metrics });
-  const components = new ComponentStore((c) => metrics.components.instrument(c.kind, c.name, tracing ? traceComponent(c) : c.instance));
+  const watch = hotReloadEnabled(flags.hotReload, config);
+  // Hot reload closes a replaced instance once the calls holding it are done: the store counts them.
+  const inflight = watch.enabled ? new InFlight() : undefined;
+  const components = new ComponentStore((c) => {
+    const instance = metrics.components.instrument(c.kind, c.name, tracing ? traceComponent(c) : c.instance);
+    return inflight ? inflight.track(instance) : instance;
+  });
   const loaded = loadResources(flags.resourcesPaths, log);
   loaded.components.push(...(layotto?.components ?? []));
-  const resiliency = buildResiliency(loaded.resiliencies, flags.appId, scoped(log, 'dapr.runtime.resiliency'));
+  const resiliency = new SwappableResiliency(buildResiliency(loaded.resiliencies, flags.appId, scoped(log, 'dapr.runtime.resiliency')));
   const core = createCore(
     { components, appId: flags.appId, namespace, runtimeVersion: RUNTIME_VERSION },
     { port: flags.appPort, protocol: flags.appProtocol, channelAddress: flags.appChannelAddress, maxConcurrency: flags.appMaxConcurrency },
@@ -77,6 +90,11 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   if (flags.ignored.length > 0) log.warn(`flags accepted for daprd compatibility but not acted on yet: ${flags.ignored.map((f) => `--${f}`).join(', ')}`);
   const processor = new ComponentProcessor(components, { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor'), metrics: metrics.components });
   let meshProxy: MeshProxy | undefined;
+  let xds: XdsProxy | undefined;
+  let functions: Functions | undefined;
+  let hotReload: HotReload | undefined;
+  let dashboard: Dashboard | undefined;
+  const recorder = dashboardAssets && new TrafficRecorder();
   // Layotto's actuator starts first, so its probes say INIT while components load.
   const actuator = flags.actuator.port === 0 ? undefined : await startActuator({
     port: flags.actuator.port,
@@ -88,6 +106,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     isReady: () => passes(() => core.metadata.checkHealth()),
     probes: componentProbes(components, () => processor.skipped),
     proxy: () => meshProxy?.snapshot(),
+    xds: () => xds?.status(),
   });
   if (actuator) log.info(`Actuator is running on port ${actuator.port}`);
 
@@ -103,6 +122,8 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     // After the components: middleware metadata may take secrets from the secret stores.
     const middleware = { components: loaded.components, streamFilters: layotto?.streamFilters, properties: (item: LoadedComponent) => processor.properties(item) };
     chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware, metrics, apiToken });
+    // The dashboard's recorder observes every exchange and learns which filter refused one.
+    if (recorder) chain = new FilterChain([recorder.filter, ...chain.filters.map((f) => recorder.watch(f))]);
   } catch (e) {
     await processor.closeAll();
     await tracing?.shutdown();
@@ -114,7 +135,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   let internal: SidecarToSidecar | undefined;
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   let metricsServer: HttpServer | undefined;
-  const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'));
+  const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'), watch.enabled);
   const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, authorize: acl.proxy, sidecarTls: security.mtls && ((id, ns) => mtlsClientOptions(security.mtls!, { appId: id, namespace: ns })), log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits, tls: security.api }), extraHttp: [], grpc: [] };
   try {
@@ -153,10 +174,32 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     metricsServer = await metrics.listen(flags.metricsListenAddress, flags.metricsPort);
     if (metricsServer) log.info(`metrics server started on ${flags.metricsListenAddress || '0.0.0.0'}:${flags.metricsPort}/`);
     // The mesh proxy last: its appId clusters use service invocation, wired just above.
-    meshProxy = await startConfiguredProxy(loaded.meshProxies, { appId: flags.appId, log, core, resiliencies: loaded.resiliencies, metrics });
+    const proxyWiring = { appId: flags.appId, log, core, resiliencies: loaded.resiliencies, metrics, observer: recorder?.filter };
+    xds = flags.xds && (await startXdsProxy(loaded.meshProxies, proxyWiring, flags.xds));
+    meshProxy = xds ? xds.proxy : await startConfiguredProxy(loaded.meshProxies, proxyWiring);
     core.metadata.setMeshProxy(meshProxy?.snapshot);
+    // Functions after invocation is wired: their host calls invoke apps, other sidecars and functions.
+    const specs = declaredFunctions(loaded.functions, layotto?.faas?.functions ?? [], flags.appId);
+    functions = await startFunctions({ flags, core, log, specs, configured: layotto?.faas, createHost: (services) => createFunctionHost(services, { log: scoped(log, 'layotto.faas') }) });
+    if (watch.enabled) {
+      const processorOptions = { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor'), metrics: metrics.components };
+      hotReload = startHotReload(
+        { resourcesPaths: flags.resourcesPaths, configFiles: flags.config, layottoFile: layotto?.file },
+        { loaded, configuration: config, layotto },
+        { store: components, processor, processorOptions, core, appId: flags.appId, appProtocol: flags.appProtocol, resiliency, meshProxy: () => meshProxy, inflight, drainMs: flags.gracefulShutdownSeconds * 1000, log },
+      );
+      await hotReload.ready;
+      log.info('hot reload: watching the resources for changes');
+    } else log.info(`hot reload is off (${watch.why})`);
+    if (dashboardAssets && recorder) {
+      dashboard = await startDashboard({ port: flags.dashboard.port!, host: flags.dashboard.address, log, assets: dashboardAssets, snapshot: snapshotter({ metadata: core.metadata, store: components, skipped: () => processor.skipped, recorder }) });
+      log.info(`Dashboard is running on http://${flags.dashboard.address}:${dashboard.port}/`);
+    }
   } catch (e) {
     // A port taken or the like: release everything startup took so far, then report.
+    await hotReload?.close();
+    await dashboard?.close();
+    await functions?.stop(0);
     await meshProxy?.stop(0);
     metricsServer?.close();
     await closeAll(servers, 0);
@@ -211,7 +254,8 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       actuator?.down(`shutting down: ${reason}`);
       appWait?.cancel();
       core.metadata.setReady(false);
-      await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000), meshProxy?.stop(flags.gracefulShutdownSeconds * 1000)]);
+      await hotReload?.close();
+      await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000), meshProxy?.stop(flags.gracefulShutdownSeconds * 1000), functions?.stop(flags.gracefulShutdownSeconds * 1000)]);
       await core.pubsub.subscriber.close();
       await core.inputBindings.close();
       await channel?.close();
@@ -223,6 +267,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       await tracing?.shutdown();
       await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
       await actuator?.close();
+      await dashboard?.close();
       log.info('shutdown complete');
       resolveStopped();
     })());
