@@ -2,6 +2,7 @@
 // with the assemblyscript package, run in worker threads against an in-memory HostServices.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { until } from '../../../test/wait';
 import { type AscJob, compileAssemblyScripts, wasmTmpDir } from '../../../test/wasm';
 import { FunctionError, type FunctionHost, type FunctionRequest, type HostServices } from '../types';
 import { createFunctionHost } from './index';
@@ -284,10 +285,10 @@ describe('update and uninstall', () => {
     const load = Array.from({ length: 4 }, async () => {
       while (!stop) seen.push((await host.call('versioned', get('/'))).body.toString());
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => seen.length >= 20, () => `calls answered before the update: ${seen.length}`);
     await host.update({ id: 'versioned', path: wasm('version2'), instances: 3 });
     const after = seen.length;
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => seen.length >= after + 20, () => `calls answered after the update: ${seen.length - after}`);
     stop = true;
     await Promise.all(load);
     expect(seen.slice(0, 1)).toEqual(['v1']);
