@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { freePort, ROOT, type Sidecar, startSidecar } from '../helpers/sidecar';
 import { requireService } from '../../test/services';
 import { until } from '../../test/wait';
-import { compileAssemblyScript, wasmTmpDir } from '../../test/wasm';
+import { compileAssemblyScripts, wasmTmpDir } from '../../test/wasm';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Client, RuntimeTypes } = require('layotto') as typeof import('layotto');
@@ -59,11 +59,12 @@ beforeAll(async () => {
   ready = await requireService('Redis', '127.0.0.1', 6379);
   if (!ready) return;
   dir = wasmTmpDir();
-  await Promise.all([
-    compileAssemblyScript(join(EXAMPLE, 'functions', 'order.ts'), wasm('order'), ['--optimize']),
-    compileAssemblyScript(join(EXAMPLE, 'functions', 'inventory.ts'), wasm('inventory'), ['--optimize']),
-    compileAssemblyScript(join(GUESTS, 'faults.ts'), wasm('faults')),
-    compileAssemblyScript(join(GUESTS, 'hostcalls.ts'), wasm('hostcalls')),
+  // One compiler process for all four (asc loads once).
+  await compileAssemblyScripts([
+    [join(EXAMPLE, 'functions', 'order.ts'), wasm('order'), ['--optimize']],
+    [join(EXAMPLE, 'functions', 'inventory.ts'), wasm('inventory'), ['--optimize']],
+    [join(GUESTS, 'faults.ts'), wasm('faults'), []],
+    [join(GUESTS, 'hostcalls.ts'), wasm('hostcalls'), []],
   ]);
   writeFileSync(wasm('broken'), Buffer.from('\0asm\x01\0\0\0this is no module'));
   [faasPort, adminPort] = await Promise.all([freePort(), freePort()]);
