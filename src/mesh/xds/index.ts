@@ -51,6 +51,13 @@ export function withXds(proxy: MeshProxy, files: readonly MeshProxyManifest[], o
   let warnings: string[] = [];
   const listeners: (() => void)[] = [];
   const changed = () => listeners.forEach((l) => l());
+  // xDS pushes and file updates (hot reload) one at a time, so each sees the other's last applied set.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
 
   const apply = async (next: XdsState): Promise<{ rds: string[]; eds: string[] }> => {
     const found: string[] = [];
@@ -97,7 +104,7 @@ export function withXds(proxy: MeshProxy, files: readonly MeshProxyManifest[], o
         routes: type === TYPE.route ? merge(state.routes) : state.routes,
         endpoints: type === TYPE.endpoint ? merge(state.endpoints) : state.endpoints,
       };
-      const names = await apply(next);
+      const names = await serial(() => apply(next));
       state = next;
       client.subscribe(TYPE.route, names.rds);
       client.subscribe(TYPE.endpoint, names.eds);
@@ -111,10 +118,11 @@ export function withXds(proxy: MeshProxy, files: readonly MeshProxyManifest[], o
       return proxy.ports;
     },
     snapshot: () => proxy.snapshot(),
-    update: async (next) => {
-      await proxy.update(xds ? [...next, xds] : next);
-      fileResources = [...next];
-    },
+    update: (next) =>
+      serial(async () => {
+        await proxy.update(xds ? [...next, xds] : next);
+        fileResources = [...next];
+      }),
     stop: (graceMs) => {
       client.stop();
       return proxy.stop(graceMs);

@@ -11,7 +11,7 @@ import { AdsServer, envoy, TYPE } from '../../../test/xds-server';
 import { until } from '../../../test/wait';
 import { createCluster } from '../proxy/cluster';
 import { FilterRegistry } from '../registry';
-import { startMeshProxy } from '../proxy';
+import { type MeshProxyManifest, meshProxySchema, startMeshProxy } from '../proxy';
 import { withXds, type XdsProxy } from './index';
 
 const log = pino({ level: 'silent' });
@@ -37,12 +37,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function setup(): Promise<{ ads: AdsServer; x: XdsProxy }> {
+async function setup(files: MeshProxyManifest[] = []): Promise<{ ads: AdsServer; x: XdsProxy }> {
   const ads = new AdsServer();
   await ads.start();
   closers.push(() => ads.stop());
-  const proxy = await startMeshProxy([], { createCluster, policies: noPolicies, log, filters: { registry: new FilterRegistry(), context: { appId: 'me', log } } });
-  const x = withXds(proxy, [], { server: `127.0.0.1:${ads.port}`, node: { id: 'node-1', cluster: 'c1', metadata: { zone: 'z' } }, log, backoff: { initialMs: 100, maxMs: 400 } });
+  const proxy = await startMeshProxy(files, { createCluster, policies: noPolicies, log, filters: { registry: new FilterRegistry(), context: { appId: 'me', log } } });
+  const x = withXds(proxy, files, { server: `127.0.0.1:${ads.port}`, node: { id: 'node-1', cluster: 'c1', metadata: { zone: 'z' } }, log, backoff: { initialMs: 100, maxMs: 400 } });
   closers.push(() => x.proxy.stop(0));
   return { ads, x };
 }
@@ -132,5 +132,24 @@ describe('xDS (in-process)', () => {
     expect(resumed.find((r) => r.type_url === TYPE.endpoint && r.response_nonce === '')).toMatchObject({ version_info: 'e1', resource_names: ['ca'] });
     expect(await text(port)).toBe('200 b');
     expect(x.status().state).toBe('connected');
+  });
+
+  it('runs beside file-declared MeshProxy resources: a file update keeps the xDS resources, a name clash is NACKed', async () => {
+    const a = await upstream('a');
+    const f = await upstream('f');
+    const [port, filePort] = [await freePort(), await freePort()];
+    const file = (listen: number, name = 'from-file') => meshProxySchema.parse({ apiVersion: 'layotto.io/v1', kind: 'MeshProxy', metadata: { name: 'files' }, spec: { listeners: [{ name, address: listen, cluster: 'file-c' }], clusters: [{ name: 'file-c', endpoints: [`127.0.0.1:${f}`] }] } });
+    const { ads, x } = await setup([file(filePort)]);
+    ads.set(TYPE.cluster, 'c1', [envoy.edsCluster('ca')]);
+    ads.set(TYPE.endpoint, 'e1', [envoy.cla('ca', [{ port: a }])]);
+    ads.set(TYPE.listener, 'l1', [envoy.listener('edge', port, { routeConfig: envoy.routes('inline', [envoy.route('/', { cluster: 'ca' })]) })]);
+    await until(() => x.status().types.eds.version === 'e1', () => JSON.stringify(x.status()));
+    expect([await text(port), await text(filePort)]).toEqual(['200 a', '200 f']);
+    const moved = await freePort();
+    await x.proxy.update([file(moved, 'from-file-2')]);
+    expect([await text(port), await text(moved)]).toEqual(['200 a', '200 f']);
+    ads.set(TYPE.cluster, 'c2', [envoy.edsCluster('ca'), envoy.edsCluster('file-c')]);
+    await until(() => x.status().types.cds.nacks === 1, () => JSON.stringify(x.status()));
+    expect(x.status().lastNack!.message).toMatch(/cluster name "file-c" is already used by MeshProxy files/);
   });
 });
