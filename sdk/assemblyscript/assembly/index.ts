@@ -25,6 +25,7 @@ export namespace LogLevel {
   export const Critical: u32 = 5;
 }
 const BUFFER_REQUEST_BODY: u32 = 0;
+const BUFFER_PLUGIN_CONFIGURATION: u32 = 7;
 const BUFFER_CALL_DATA: u32 = 8;
 const MAP_REQUEST_HEADERS: u32 = 0;
 
@@ -151,6 +152,17 @@ function encodeHeaders(headers: Header[]): ArrayBuffer {
     data += values[i].byteLength + 1;
   }
   return out;
+}
+
+let configuration = "";
+/** The function's configuration from the sidecar: a JSON object of the spec's extra string keys. */
+export function pluginConfig(): string { return configuration; }
+
+export function onConfigure(size: u32): void {
+  clearReturn();
+  if (size > 0 && host.proxy_get_buffer_bytes(BUFFER_PLUGIN_CONFIGURATION, 0, size, RET_PTR, RET_SIZE) == Status.Ok) {
+    configuration = String.UTF8.decode(takeReturn());
+  }
 }
 
 export function onGetId(): void {

@@ -2,7 +2,7 @@
 // host returned, or `status=<WasmResult>` when the call failed.
 import {
   register, Request, Response, status, text, utf8, log, LogLevel,
-  getState, invokeService, saveState, publish, tryLock, unlock, nextId,
+  getState, invokeService, saveState, publish, tryLock, unlock, nextId, pluginConfig,
 } from "../assembly";
 export * from "../assembly/proxy";
 
@@ -63,6 +63,7 @@ register("hostcalls", (req: Request): Response => {
     for (let i = 0; i < bytes.length; i++) sum = sum * 31 + bytes[i];
     return Response.text(bytes.length.toString() + ":" + sum.toString());
   }
+  if (op == "config") return Response.text(pluginConfig());
   if (op == "badresp") {
     // Not valid HTTP: the host must not pass these on.
     return new Response(42, utf8("odd")).header("bad name", "x").header("x-split", "a\r\nb").header("x-good", "1");

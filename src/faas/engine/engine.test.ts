@@ -187,6 +187,11 @@ describe('host calls', () => {
     expect(await call('op=next&store=seq&key=k')).toBe('200 1');
   });
 
+  test('the spec config reaches the guest as its plugin configuration', async () => {
+    await host.update({ id: 'hostcalls', config: { greeting: 'hi', lang: 'en' } });
+    expect(JSON.parse((await host.call('hostcalls', get('/?op=config'))).body.toString())).toEqual({ greeting: 'hi', lang: 'en' });
+  });
+
   test('an invalid status becomes 500 and invalid response headers are dropped, with a log line', async () => {
     const res = await host.call('hostcalls', get('/?op=badresp'));
     expect([res.status, res.headers, res.body.toString()]).toEqual([500, [['x-good', '1']], 'odd']);
