@@ -152,4 +152,17 @@ describe('xDS (in-process)', () => {
     await until(() => x.status().types.cds.nacks === 1, () => JSON.stringify(x.status()));
     expect(x.status().lastNack!.message).toMatch(/cluster name "file-c" is already used by MeshProxy files/);
   });
+
+  it('maps a tcp_proxy listener: bytes to the cluster\'s endpoints', async () => {
+    const a = await upstream('a');
+    const port = await freePort();
+    const { ads, x } = await setup();
+    ads.set(TYPE.cluster, 'c1', [envoy.edsCluster('ca')]);
+    ads.set(TYPE.endpoint, 'e1', [envoy.cla('ca', [{ port: a }])]);
+    const tcp = { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'db', cluster: 'ca' };
+    ads.set(TYPE.listener, 'l1', [{ name: 'db', address: { socket_address: { address: '127.0.0.1', port_value: port } }, filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: tcp }] }] }]);
+    await until(() => x.status().types.eds.version === 'e1' && x.status().types.lds.version === 'l1', () => JSON.stringify(x.status()));
+    expect(await text(port)).toBe('200 a');
+    expect(x.proxy.snapshot().listeners[0]).toMatchObject({ name: 'db', protocol: 'tcp', cluster: 'ca', stats: { connections: 1 } });
+  });
 });
