@@ -47,6 +47,12 @@ async function setup(files: MeshProxyManifest[] = []): Promise<{ ads: AdsServer;
   return { ads, x };
 }
 
+/** Cluster "ca" (version c1) with the one endpoint `port` (version e1). */
+function oneCluster(ads: AdsServer, port: number): void {
+  ads.set(TYPE.cluster, 'c1', [envoy.edsCluster('ca')]);
+  ads.set(TYPE.endpoint, 'e1', [envoy.cla('ca', [{ port }])]);
+}
+
 const text = async (port: number, path = '/') => {
   const r = await http1(port, path);
   return `${r.status} ${r.text}`;
@@ -90,8 +96,7 @@ describe('xDS (in-process)', () => {
     const a = await upstream('a');
     const port = await freePort();
     const { ads, x } = await setup();
-    ads.set(TYPE.cluster, 'c1', [envoy.edsCluster('ca')]);
-    ads.set(TYPE.endpoint, 'e1', [envoy.cla('ca', [{ port: a }])]);
+    oneCluster(ads, a);
     ads.set(TYPE.listener, 'l1', [envoy.listener('edge', port, { routeConfig: envoy.routes('inline', [envoy.route('/', { cluster: 'ca' })]) })]);
     await until(() => x.status().types.lds.version === 'l1', () => JSON.stringify(x.status()));
     ads.set(TYPE.cluster, 'c2', [envoy.edsCluster('ca', { lb_policy: 'MAGLEV' })]);
@@ -114,8 +119,7 @@ describe('xDS (in-process)', () => {
     const b = await upstream('b');
     const port = await freePort();
     const { ads, x } = await setup();
-    ads.set(TYPE.cluster, 'c1', [envoy.edsCluster('ca')]);
-    ads.set(TYPE.endpoint, 'e1', [envoy.cla('ca', [{ port: a }])]);
+    oneCluster(ads, a);
     ads.set(TYPE.listener, 'l1', [envoy.listener('edge', port, { routeConfig: envoy.routes('inline', [envoy.route('/', { cluster: 'ca' })]) })]);
     await until(() => x.status().types.eds.version === 'e1', () => JSON.stringify(x.status()));
     await ads.stop();
@@ -140,8 +144,7 @@ describe('xDS (in-process)', () => {
     const [port, filePort] = [await freePort(), await freePort()];
     const file = (listen: number, name = 'from-file') => meshProxySchema.parse({ apiVersion: 'layotto.io/v1', kind: 'MeshProxy', metadata: { name: 'files' }, spec: { listeners: [{ name, address: listen, cluster: 'file-c' }], clusters: [{ name: 'file-c', endpoints: [`127.0.0.1:${f}`] }] } });
     const { ads, x } = await setup([file(filePort)]);
-    ads.set(TYPE.cluster, 'c1', [envoy.edsCluster('ca')]);
-    ads.set(TYPE.endpoint, 'e1', [envoy.cla('ca', [{ port: a }])]);
+    oneCluster(ads, a);
     ads.set(TYPE.listener, 'l1', [envoy.listener('edge', port, { routeConfig: envoy.routes('inline', [envoy.route('/', { cluster: 'ca' })]) })]);
     await until(() => x.status().types.eds.version === 'e1', () => JSON.stringify(x.status()));
     expect([await text(port), await text(filePort)]).toEqual(['200 a', '200 f']);
@@ -157,8 +160,7 @@ describe('xDS (in-process)', () => {
     const a = await upstream('a');
     const port = await freePort();
     const { ads, x } = await setup();
-    ads.set(TYPE.cluster, 'c1', [envoy.edsCluster('ca')]);
-    ads.set(TYPE.endpoint, 'e1', [envoy.cla('ca', [{ port: a }])]);
+    oneCluster(ads, a);
     const tcp = { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'db', cluster: 'ca' };
     ads.set(TYPE.listener, 'l1', [{ name: 'db', address: { socket_address: { address: '127.0.0.1', port_value: port } }, filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: tcp }] }] }]);
     await until(() => x.status().types.eds.version === 'e1' && x.status().types.lds.version === 'l1', () => JSON.stringify(x.status()));
