@@ -12,15 +12,31 @@ export const MAIN = join(ROOT, 'dist', 'main.js');
 let home: string | undefined;
 const suiteHome = (): string => (home ??= mkdtempSync(join(tmpdir(), 'layotto-ts-home-')));
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/** Binds `port` on loopback and releases it: resolves with the port, or undefined when it is taken. */
+function tryPort(port: number): Promise<number | undefined> {
+  return new Promise((res) => {
     const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
+    s.once('error', () => res(undefined));
+    s.listen(port, '127.0.0.1', () => {
+      const got = (s.address() as { port: number }).port;
+      s.close(() => res(got));
     });
   });
+}
+
+/**
+ * A port free right now, picked at random below Linux's ephemeral range (32768+): a port the
+ * kernel hands out for port 0 or for an outgoing connection may be taken again between this probe
+ * and the sidecar's bind, by any of the suites running in parallel.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await tryPort(10_000 + Math.floor(Math.random() * 22_000));
+    if (port) return port;
+  }
+  const any = await tryPort(0);
+  if (!any) throw new Error('no free port on 127.0.0.1');
+  return any;
 }
 
 export interface SidecarOptions {
@@ -56,8 +72,22 @@ export interface Sidecar {
   exited: Promise<number | null>;
 }
 
+/** The sidecar could not bind a port the helper had just found free (another suite took it). */
+class PortTakenError extends Error {}
+
 export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(opts);
+    } catch (e) {
+      if (e instanceof PortTakenError && attempt < 3) continue;
+      throw e;
+    }
+  }
+}
+
+async function launch(opts: SidecarOptions): Promise<Sidecar> {
   const [httpPort, grpcPort, layottoPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   let resourcesDir: string | undefined;
   const paths = [...(opts.resourcesPaths ?? [])];
@@ -111,7 +141,10 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
 export async function waitHealthy(sc: Sidecar, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (sc.proc.exitCode !== null) throw new Error(`sidecar exited with ${sc.proc.exitCode}:\n${sc.output()}`);
+    if (sc.proc.exitCode !== null) {
+      const why = `sidecar exited with ${sc.proc.exitCode}:\n${sc.output()}`;
+      throw /EADDRINUSE/.test(sc.output()) ? new PortTakenError(why) : new Error(why);
+    }
     try {
       const r = await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/healthz`);
       if (r.status === 204) return;
