@@ -35,7 +35,7 @@ export interface Downstream {
   onClose(fn: (complete: boolean) => void): void;
 }
 
-const contentLength = (v: string | undefined): number | undefined => {
+export const contentLength = (v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
   const n = Number(v);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
@@ -54,13 +54,13 @@ function pump(src: Readable, dst: Writable, count: (n: number) => void, end: () 
   src.once('end', end);
 }
 
-const grpcStatusOf = (h: Record<string, unknown> | undefined): number | undefined => {
+export const grpcStatusOf = (h: Record<string, unknown> | undefined): number | undefined => {
   const v = h?.['grpc-status'];
   return typeof v === 'string' ? Number(v) : undefined;
 };
 
 /** What both protocols share: the outcome counters and how a local reply is worded. */
-abstract class BaseDownstream {
+export abstract class BaseDownstream {
   abstract readonly grpc: boolean;
   status = 0;
   grpcStatus?: number;

@@ -9,6 +9,7 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { UpstreamError } from './cluster/types';
+import { writeBody } from './chunked';
 import { endToEnd } from './headers';
 import { type ResponseHeaders, ResponseParseError, ResponseParser, type ResponseSink } from './http1-response';
 import type { UpstreamRequest, UpstreamResponse } from './upstream';
@@ -132,23 +133,7 @@ class Exchange implements ResponseSink, UpstreamResponse {
     const chunked = req.headers['content-length'] === undefined;
     const src = body.take();
     socket.write(requestHead(req, chunked ? 'transfer-encoding: chunked\r\n' : ''), 'latin1');
-    const resume = () => src.resume();
-    src.on('data', (c: Buffer) => {
-      if (!this.conn.busyWith(this)) return;
-      let ok: boolean;
-      if (chunked) {
-        // All three parts, whatever write() says about the buffer: one writev once uncorked.
-        socket.cork();
-        socket.write(`${c.length.toString(16)}\r\n`, 'latin1');
-        socket.write(c);
-        ok = socket.write('\r\n', 'latin1');
-        socket.uncork();
-      } else ok = socket.write(c);
-      if (!ok) {
-        src.pause();
-        socket.once('drain', resume);
-      }
-    });
+    writeBody(src, socket, chunked, () => this.conn.busyWith(this));
     src.once('end', () => {
       if (chunked && this.conn.busyWith(this)) socket.write('0\r\n\r\n', 'latin1');
       this.sent = true;

@@ -5,6 +5,8 @@
 // chunked as the final coding, CRLF line ends, token header names, size limits), it handles
 // what a proxy meets: 1xx interim answers (skipped), bodies framed by Content-Length, chunked
 // (decoded, trailers kept) or the connection's end, and answers that have no body (HEAD, 204, 304).
+import { ChunkedDecoder } from './chunked';
+
 export type ResponseHeaders = Record<string, string | string[]>;
 
 export interface ResponseSink {
@@ -25,9 +27,7 @@ export class ResponseParseError extends Error {
 
 /** Status line plus headers, as node:http's default --max-http-header-size. */
 export const MAX_HEAD = 16 * 1024;
-const MAX_CHUNK_LINE = 4096;
 const CRLF2 = Buffer.from('\r\n\r\n');
-const CRLF = Buffer.from('\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
 const STATUS_LINE = /^HTTP\/1\.[01] \d{3}(?: .*)?$/;
@@ -35,10 +35,7 @@ const STATUS_LINE = /^HTTP\/1\.[01] \d{3}(?: .*)?$/;
 const enum State {
   Head,
   Length,
-  ChunkSize,
-  ChunkData,
-  ChunkEnd,
-  Trailers,
+  Chunked,
   UntilClose,
   Done,
 }
@@ -88,6 +85,8 @@ export class ResponseParser {
   private pending: Buffer | undefined;
   private remaining = 0;
   private trailers: ResponseHeaders | undefined;
+  private chunks: ChunkedDecoder | undefined;
+  private readonly onData = (c: Buffer): void => this.sink.data(c);
   /** The connection may carry another request once this answer ends. */
   keepAlive = true;
   /** Bytes of the answer read so far (zero: the connection died before any). */
@@ -135,47 +134,17 @@ export class ResponseParser {
           if (this.remaining === 0) this.finish();
           break;
         }
-        case State.ChunkSize: {
-          const eol = buf.indexOf(CRLF, i);
-          if (eol < 0) return this.keep(buf, i, MAX_CHUNK_LINE, 'chunk size line');
-          const line = buf.toString('latin1', i, eol);
-          const semi = line.indexOf(';');
-          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ResponseParseError(`bad chunk size ${JSON.stringify(line.slice(0, 40))}`);
-          this.remaining = parseInt(hex, 16);
-          i = eol + 2;
-          this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
-          break;
-        }
-        case State.ChunkData: {
-          const n = Math.min(this.remaining, buf.length - i);
-          this.remaining -= n;
-          this.sink.data(buf.subarray(i, i + n));
-          i += n;
-          if (this.remaining === 0) this.state = State.ChunkEnd;
-          break;
-        }
-        case State.ChunkEnd: {
-          if (buf.length - i < 2) return this.keep(buf, i, 2, 'chunk end');
-          if (buf[i] !== 13 || buf[i + 1] !== 10) throw new ResponseParseError('chunk data not followed by CRLF');
-          i += 2;
-          this.state = State.ChunkSize;
-          break;
-        }
-        case State.Trailers: {
-          // Either CRLF right away (no trailers) or header lines ending with an empty line.
-          if (buf.length - i >= 2 && buf[i] === 13 && buf[i + 1] === 10) {
-            i += 2;
-            this.finish();
-            break;
+        case State.Chunked: {
+          const dec = this.chunks!;
+          try {
+            i = dec.decode(buf, i, this.onData);
+          } catch (e) {
+            throw new ResponseParseError((e as Error).message);
           }
-          const end = buf.indexOf(CRLF2, i);
-          if (end < 0) return this.keep(buf, i, MAX_HEAD, 'trailers');
-          const t: ResponseHeaders = {};
-          parseHeaderLines(buf.toString('latin1', i, end), 0, t);
-          this.trailers = t;
-          i = end + 4;
-          this.finish();
+          if (dec.done) {
+            if (dec.trailers !== undefined) parseHeaderLines(dec.trailers, 0, (this.trailers = {}));
+            this.finish();
+          } else if (i < buf.length) return this.keep(buf, i, dec.limit, 'chunked body');
           break;
         }
         case State.UntilClose:
@@ -226,7 +195,10 @@ export class ResponseParser {
       const codings = (Array.isArray(te) ? te.join(',') : te).toLowerCase().split(',').map((s) => s.trim());
       // Both framings at once is how responses get smuggled: trust chunked, never reuse the connection.
       if (cl !== undefined) this.keepAlive = false;
-      if (codings[codings.length - 1] === 'chunked') this.state = State.ChunkSize;
+      if (codings[codings.length - 1] === 'chunked') {
+        this.state = State.Chunked;
+        this.chunks = new ChunkedDecoder(MAX_HEAD);
+      }
       else {
         this.state = State.UntilClose;
         this.keepAlive = false;

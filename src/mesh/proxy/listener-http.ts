@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from './config';
 import { H1Downstream, H2Downstream } from './downstream';
+import { H1Connection, type H1ConnectionHost } from './http1-connection';
 import { H2_SETTINGS, H2_WINDOW } from './forward-h2';
 import { connectThrough, tunnel } from './forward-tcp';
 import { listen, type ProxyListener } from './listener';
@@ -38,6 +39,17 @@ export class HttpListener implements ProxyListener {
   private readonly h2: Http2Server;
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Http2Session>();
+  private readonly raw = new Set<H1Connection>();
+  private readonly rawHost: H1ConnectionHost = {
+    handle: (down) => this.flow.handle(down),
+    fallback: (socket, rest) => {
+      socket.pause();
+      socket.unshift(rest);
+      this.h1.emit('connection', socket);
+      socket.resume();
+    },
+    release: (conn) => this.raw.delete(conn),
+  };
 
   constructor(
     public config: ListenerConfig,
@@ -57,7 +69,7 @@ export class HttpListener implements ProxyListener {
       if (headers[':method'] === 'CONNECT') return void stream.respond({ ':status': 405 }, { endStream: true });
       this.flow.handle(new H2Downstream(stream, headers, flags));
     });
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
   /**
@@ -88,14 +100,15 @@ export class HttpListener implements ProxyListener {
     });
     socket.once('data', (chunk: Buffer) => {
       socket.setTimeout(0);
-      socket.pause();
-      socket.unshift(chunk);
       if (isH2Preface(chunk)) {
+        socket.pause();
+        socket.unshift(chunk);
         // The session reads what is buffered itself; resuming here would drop it.
         this.h2.emit('connection', socket);
       } else {
-        this.h1.emit('connection', socket);
-        socket.resume();
+        const conn = new H1Connection(socket, this.rawHost, this.config.idleTimeout);
+        this.raw.add(conn);
+        conn.start(chunk);
       }
     });
   }
@@ -158,6 +171,7 @@ export class HttpListener implements ProxyListener {
     for (const s of this.sessions) s.close();
     // Connections busy when closing started turn idle later: close them as they do.
     const reap = setInterval(() => this.h1.closeIdleConnections(), 50);
+    for (const c of this.raw) c.closeIdle();
     const force = setTimeout(() => this.cut(), graceMs);
     await closed;
     clearInterval(reap);
