@@ -21,6 +21,8 @@
 //   --only direct,s2s,self,open-direct,open-s2s,open-self,low-direct,low-s2s,seq-direct,seq-s2s,seq-self
 //                                                         run a subset (then no results file unless --out)
 //   --skip-build  --out FILE  --profile DIR               (--profile: node --cpu-prof both sidecars into DIR)
+//   --main FILE                                           the sidecar's entry point (default dist/main.js; an
+//                                                         A/B run points it at another build, implies --skip-build)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -58,8 +60,10 @@ const { values: opt } = parseArgs({
     'skip-build': { type: 'boolean', default: false },
     out: { type: 'string' },
     profile: { type: 'string' },
+    main: { type: 'string' },
   },
 });
+const MAIN = opt.main ? resolve(opt.main) : join(ROOT, 'dist', 'main.js');
 const config = {
   rate: Number(opt.rate),
   openWarmupMs: Number(opt['open-warmup']) * 1000,
@@ -77,7 +81,7 @@ const config = {
 };
 if (!['GET', 'POST'].includes(config.verb)) throw new Error(`--verb ${opt.verb}: GET or POST`);
 const only = opt.only ? new Set(opt.only.split(',')) : undefined;
-const outFile = opt.out ? resolve(opt.out) : only || opt.profile ? undefined : join(HERE, 'RESULTS-invoke.md');
+const outFile = opt.out ? resolve(opt.out) : only || opt.profile || opt.main ? undefined : join(HERE, 'RESULTS-invoke.md');
 const loadAtStart = os.loadavg()[0];
 
 // One row per path. `cpu` names the two processes sampled over the measured window (runLoad samples
@@ -125,11 +129,11 @@ const pkgVersion = (name) => {
 };
 
 async function main() {
-  if (!opt['skip-build']) {
+  if (!opt['skip-build'] && !opt.main) {
     log('npm run build');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
   }
-  if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build');
+  if (!existsSync(MAIN)) throw new Error(`${relative(ROOT, MAIN)} is missing: run npm run build`);
   startWatchdog();
 
   // A private HOME: both sidecars meet in its .dapr/nr.db (the sqlite default), never in the user's.
@@ -160,7 +164,7 @@ async function main() {
       '--resources-path', resDir,
       '--log-level', 'warn',
     ];
-    const child = spawnNode([...profileArgs(name), join(ROOT, 'dist', 'main.js'), ...args], { cwd: ROOT, env: { ...process.env, HOME: home } });
+    const child = spawnNode([...profileArgs(name), MAIN, ...args], { cwd: ROOT, env: { ...process.env, HOME: home } });
     children.push(child);
     return { child, http };
   };

@@ -38,10 +38,12 @@ export class Semaphore {
    * Like run(), for a call whose answer streams: the caller gets `value` as soon as `start` gives
    * it, while the slot stays taken until `done` (the answer read to its end, or dropped) settles.
    */
-  hold<T>(start: () => Promise<{ value: T; done: Promise<unknown> }>): Promise<T> {
+  hold<T>(start: () => Promise<{ value: T; done: () => Promise<unknown> }>): Promise<T> {
+    // No cap: nothing to hold, so nobody needs to learn when the answer ends (`done` is not asked).
+    if (this.limit === 0) return start().then((s) => s.value);
     return new Promise<T>((resolve, reject) => {
       void this.run(async () => {
-        let started: { value: T; done: Promise<unknown> };
+        let started: { value: T; done: () => Promise<unknown> };
         try {
           started = await start();
         } catch (e) {
@@ -49,7 +51,7 @@ export class Semaphore {
           return;
         }
         resolve(started.value);
-        await started.done.catch(() => undefined);
+        await started.done().catch(() => undefined);
       });
     });
   }

@@ -201,7 +201,7 @@ export class HttpAppChannel implements AppChannel {
     return this.slots.hold(async () => {
       try {
         const res = await this.dispatcher.request({ method: req.verb, path, headers, body: req.body, signal });
-        return { value: responseOf(res), done: finished(res.body) };
+        return { value: responseOf(res), done: () => finished(res.body) };
       } catch (e) {
         if (signal?.aborted) throw e;
         // As Go words a client error: the request, then the cause.

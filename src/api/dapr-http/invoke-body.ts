@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { RuntimeError } from '../../errors/runtime-error';
+import { emptyStream } from '../../core/invoke/replay';
 
 /** How much beyond the limit is read and dropped before the connection is cut instead. */
 const DRAIN_CAP = 64 * 1024 * 1024;
@@ -47,13 +48,10 @@ export function invokeBody(req: IncomingMessage, limit: number): InvokeBody {
     throw tooLarge(limit);
   }
   const hasBody = (length ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  const out = new PassThrough();
-  const state = { stream: out as Readable, length: hasBody ? length : 0, tooLarge: false };
   // Nothing (more) will arrive: an upload already read to its end would otherwise never end here.
-  if (!hasBody || req.readableEnded) {
-    out.end();
-    return state;
-  }
+  if (!hasBody || req.readableEnded) return { stream: emptyStream(), length: hasBody ? length : 0, tooLarge: false };
+  const out = new PassThrough();
+  const state = { stream: out as Readable, length, tooLarge: false };
   let size = 0;
   req.on('data', (chunk: Buffer) => {
     if (state.tooLarge || out.destroyed) return;

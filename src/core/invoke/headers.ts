@@ -15,13 +15,15 @@ export const HOP_BY_HOP = new Set([
 /** Used by the Dapr API only: the target app id and the caller's API token never travel on. */
 const DAPR_API_ONLY = new Set(['dapr-app-id', 'dapr-api-token']);
 
-/** The caller's headers that go to the target (content-type travels as its own field). */
+/** The caller's headers that go to the target (content-type travels as its own field); fresh arrays. */
 export function forwardedHeaders(h: Headers): Headers {
   const out: Headers = {};
-  for (const [k, v] of Object.entries(h)) {
+  for (const k in h) {
     const name = k.toLowerCase();
     if (HOP_BY_HOP.has(name) || DAPR_API_ONLY.has(name) || name === 'content-type' || name.startsWith(':')) continue;
-    out[name] = [...(out[name] ?? []), ...v];
+    const v = h[k]!;
+    const had = out[name];
+    out[name] = had ? had.concat(v) : v.slice();
   }
   return out;
 }
@@ -51,10 +53,41 @@ export function withTrace(h: Headers, t: TraceContext): Headers {
  * control reads them.
  */
 export function withAppIds(h: Headers, caller: string, callee: string, namespace = ''): Headers {
-  const { 'dapr-caller-namespace': _sent, ...rest } = h;
-  const out: Headers = { ...rest, 'dapr-caller-app-id': [caller], 'dapr-callee-app-id': [callee] };
+  return setAppIds({ ...h }, caller, callee, namespace);
+}
+
+/** withAppIds on a headers object of the caller's own (one the core just built): no copy. */
+function setAppIds(out: Headers, caller: string, callee: string, namespace: string): Headers {
+  delete out['dapr-caller-namespace'];
+  delete out['dapr-caller-app-id'];
+  delete out['dapr-callee-app-id'];
+  out['dapr-caller-app-id'] = [caller];
+  out['dapr-callee-app-id'] = [callee];
   if (namespace) out['dapr-caller-namespace'] = [namespace];
   return out;
+}
+
+/**
+ * What an invocation carries to its target, built in one fresh object (four copies of the headers
+ * per call showed on the profile): the forwarded headers and the trace context, then for an app
+ * (not an HTTPEndpoint) the app ids, and towards another sidecar the X-Forwarded-* headers.
+ */
+export function invocationHeaders(h: Headers, ids?: { caller: string; callee: string; namespace?: string }, forwarded = false): Headers {
+  const out = forwardedHeaders(h);
+  const current = currentTrace();
+  if (current) setTrace(out, current);
+  else if (!isTraceparent(out.traceparent?.[0])) setTrace(out, { traceparent: newTraceparent() });
+  if (ids) setAppIds(out, ids.caller, ids.callee, ids.namespace ?? '');
+  if (forwarded) addForwarded(out);
+  return out;
+}
+
+/** withTrace in place; no tracestate in `t` drops the caller's. */
+function setTrace(out: Headers, t: TraceContext): void {
+  delete out.traceparent;
+  delete out.tracestate;
+  out.traceparent = [t.traceparent];
+  if (t.tracestate) out.tracestate = [t.tracestate];
 }
 
 let host: { address: string; name: string } | undefined;
@@ -78,9 +111,18 @@ function hostIdentity(): { address: string; name: string } {
 
 /** X-Forwarded-For / X-Forwarded-Host / Forwarded, appended as daprd does for a remote call. */
 export function withForwarded(h: Headers): Headers {
+  const out: Headers = {};
+  for (const k in h) out[k] = h[k]!.slice();
+  return addForwarded(out);
+}
+
+function addForwarded(out: Headers): Headers {
   const { address, name } = hostIdentity();
-  const out: Headers = { ...h };
-  const add = (k: string, v: string) => (out[k] = [...(out[k] ?? []), v]);
+  const add = (k: string, v: string) => {
+    const had = out[k];
+    if (had) had.push(v);
+    else out[k] = [v];
+  };
   let forwarded = '';
   if (address) {
     add('x-forwarded-for', address);

@@ -14,15 +14,22 @@ const httpName = (k: string): string => (k.startsWith(':') ? `dapr-${k.slice(1)}
 /** The request headers for undici: the invocation's, then `extra` (set, not appended). */
 export function requestHeaders(req: InvokeRequest, extra: Record<string, string> = {}): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, values] of Object.entries(req.headers)) {
+  const h = req.headers;
+  for (const k in h) {
     const name = httpName(k.toLowerCase());
     if (name.endsWith('-bin') || HOP_BY_HOP.has(name) || name === 'content-type' || !HEADER_NAME.test(name)) continue;
+    const values = h[k]!;
+    // The common case, one clean value, without a filtered copy.
+    if (values.length === 1 && !BAD_VALUE.test(values[0]!)) {
+      out[name] = values[0]!;
+      continue;
+    }
     const ok = values.filter((v) => !BAD_VALUE.test(v));
     if (ok.length > 0) out[name] = ok.length === 1 ? ok[0]! : ok;
   }
   if (req.contentType) out['content-type'] = req.contentType;
   if (req.length !== undefined) out['content-length'] = String(req.length);
-  for (const [k, v] of Object.entries(extra)) out[k.toLowerCase()] = v;
+  for (const k in extra) out[k.toLowerCase()] = extra[k]!;
   return out;
 }
 
@@ -39,7 +46,9 @@ export function requestPath(base: string, method: string, query: string): string
 export function responseOf(res: Dispatcher.ResponseData): InvokeResponse {
   const headers: Headers = {};
   let contentType = '';
-  for (const [k, v] of Object.entries(res.headers)) {
+  const h = res.headers;
+  for (const k in h) {
+    const v = h[k];
     if (v === undefined) continue;
     const name = k.toLowerCase();
     const values = Array.isArray(v) ? v : [v];

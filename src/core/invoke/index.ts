@@ -10,10 +10,10 @@ import { permanent, StatusCodeError } from '../resiliency/errors';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { anyOf } from '../signals';
 import { ExternalInvokers } from './external';
-import { forwardedHeaders, withAppIds, withForwarded, withTrace, withTraceContext } from './headers';
+import { invocationHeaders, withTrace } from './headers';
 import { currentTrace, describeCurrentSpan } from '../trace';
 import { normalizeMethod } from './method';
-import { ReplayableBody } from './replay';
+import { EmptyBody, ReplayableBody } from './replay';
 import type { InvokeRequest, InvokeResponse, Invoker } from './types';
 import { type AccessControl, callerOf } from './acl';
 
@@ -110,7 +110,7 @@ export class InvokeCore {
   async invoke(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
     const id = req.appId;
     const replayable = req.length !== undefined && req.length <= this.replayLimit;
-    const body = new ReplayableBody(req.body, replayable ? req.length! : this.replayLimit);
+    const body = req.length === 0 ? new EmptyBody(req.body) : new ReplayableBody(req.body, replayable ? req.length! : this.replayLimit);
     try {
       const target = this.target(id);
       const method = normalizeMethod(req.method);
@@ -186,10 +186,9 @@ export class InvokeCore {
   }
 
   private headersFor(target: Target, req: InvokeRequest) {
-    const h = withTraceContext(forwardedHeaders(req.headers));
-    if (target.kind === 'external') return h;
-    if (target.kind === 'local') return withAppIds(h, this.ctx.appId, this.ctx.appId);
-    return withForwarded(withAppIds(h, this.ctx.appId, target.id, this.ctx.namespace));
+    if (target.kind === 'external') return invocationHeaders(req.headers);
+    if (target.kind === 'local') return invocationHeaders(req.headers, { caller: this.ctx.appId, callee: this.ctx.appId });
+    return invocationHeaders(req.headers, { caller: this.ctx.appId, callee: target.id, namespace: this.ctx.namespace }, true);
   }
 
   private async invokerFor(target: Target, id: string): Promise<Invoker> {

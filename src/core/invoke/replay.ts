@@ -2,7 +2,7 @@
 // (daprd's replayable request). The first attempt streams the body as it arrives while a copy of
 // up to `cap` bytes is kept; a later attempt gets that copy followed by whatever is still arriving.
 // A body larger than `cap` streams just as well, but only once.
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 
 export class BodyNotReplayableError extends Error {
   constructor(cap: number) {
@@ -84,4 +84,31 @@ export class ReplayableBody {
       this.current?.destroy(e);
     });
   }
+}
+
+/**
+ * A body known to be empty (Content-Length: 0, a GET): the first attempt gets the source itself,
+ * which ends on its own, a retry a new empty stream; no copy and no second stream per call.
+ */
+export class EmptyBody {
+  private opened = false;
+
+  constructor(private readonly src: Readable) {}
+
+  open(): Readable {
+    if (this.opened) return emptyStream();
+    this.opened = true;
+    return this.src;
+  }
+
+  discard(): void {
+    if (!this.src.readableEnded) this.src.resume();
+  }
+}
+
+/** A body with nothing in it, already ended (lighter than an ended PassThrough). */
+export function emptyStream(): Readable {
+  const r = new Readable({ read: () => undefined });
+  r.push(null);
+  return r;
 }

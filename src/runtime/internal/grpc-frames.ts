@@ -2,11 +2,11 @@
 // length, the bytes), written and read by hand for the sidecar-to-sidecar hop (both ends).
 
 /** One message on the wire, uncompressed. */
-export function frame(msg: Buffer): Buffer {
+export function frame(msg: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + msg.length);
   out[0] = 0;
   out.writeUInt32BE(msg.length, 1);
-  msg.copy(out, 5);
+  out.set(msg, 5);
   return out;
 }
 

@@ -27,6 +27,8 @@ export interface CallHandlers {
 
 export class H2Channel {
   private session?: Promise<ClientHttp2Session>;
+  /** The session once connected (calls on it skip the promise and abort wiring of ready()). */
+  private connected?: ClientHttp2Session;
 
   constructor(
     readonly address: string,
@@ -45,9 +47,9 @@ export class H2Channel {
     });
   }
 
-  /** Starts a call on `path`; the returned stream takes framed messages (grpc-frames.ts frame()). */
+  /** Starts a call on `path`; the returned stream takes framed messages (codec.ts writes them prefixed). */
   async call(path: string, headers: Record<string, string>, handlers: CallHandlers, signal?: AbortSignal): Promise<ClientHttp2Stream> {
-    const session = await this.ready(signal);
+    const session = this.connected && !this.connected.closed && !this.connected.destroyed ? this.connected : await this.ready(signal);
     let stream: ClientHttp2Stream;
     try {
       stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
@@ -62,6 +64,7 @@ export class H2Channel {
   close(): void {
     const s = this.session;
     this.session = undefined;
+    this.connected = undefined;
     void s?.then((session) => session.close(), () => undefined);
   }
 
@@ -78,6 +81,7 @@ export class H2Channel {
       };
       session.once('connect', () => {
         clearTimeout(timer);
+        this.connected = session;
         session.unref(); // an idle channel must not keep the process alive
         resolve(session);
       });
@@ -92,6 +96,7 @@ export class H2Channel {
   }
 
   private drop(session: ClientHttp2Session): void {
+    if (this.connected === session) this.connected = undefined;
     const current = this.session;
     void current?.then((s) => {
       if (s === session && this.session === current) this.session = undefined;

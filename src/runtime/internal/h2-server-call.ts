@@ -9,16 +9,16 @@ import type { InvokeResponse } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
 import type { FilterChain } from '../../mesh/chain';
 import type { Exchange } from '../../mesh/filter';
-import { frame, messageReader } from './grpc-frames';
-import { serviceInvocationDefinition, SERVICE_INVOCATION } from './protos';
+import { messageReader } from './grpc-frames';
+import { SERVICE_INVOCATION } from './protos';
+import { decodeRequestStream, encodeResponseStream } from './codec';
 import { handedOn, pieces, toWireResponse, type WirePayload, type WireRequest, type WireResponse } from './wire';
 
 export const CALL_LOCAL_STREAM = `/${SERVICE_INVOCATION}/CallLocalStream`;
 
 type Incoming = { request: WireRequest | null; payload: WirePayload | null };
-const method = serviceInvocationDefinition.CallLocalStream!;
-const decode = (b: Buffer): Incoming => method.requestDeserialize(b) as Incoming;
-const encode = (m: { response?: WireResponse; payload?: WirePayload }): Buffer => frame(method.responseSerialize(m));
+const decode = (b: Buffer): Incoming => decodeRequestStream(b);
+const encode = (m: { response?: WireResponse; payload?: WirePayload }): Buffer => encodeResponseStream(m);
 
 /** A failure answered as a gRPC status. */
 export class CallError extends Error {

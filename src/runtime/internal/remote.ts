@@ -11,9 +11,9 @@ import type { InvokeRequest, InvokeResponse, Invoker, ResolvedAddress } from '..
 import { errMessage } from '../../errors/runtime-error';
 import { joinHostPort } from '../../components/nameresolution/address';
 import type { NameResolver, ResolveRequest } from '../../components/nameresolution/types';
-import { SERVICE_INVOCATION, serviceInvocationDefinition } from './protos';
+import { SERVICE_INVOCATION } from './protos';
 import { H2Channel } from './h2-channel';
-import { frame } from './grpc-frames';
+import { decodeResponseStream, encodeRequestStream } from './codec';
 import { type Mtls, mtlsClientOptions } from '../../security/mtls';
 import { traceMetadata } from './trace-metadata';
 import { CHUNK_BYTES, fromWireResponse, handedOn, pieces, toWireRequest, TransportError, type WirePayload, type WireRequest, type WireResponse } from './wire';
@@ -22,9 +22,8 @@ type Outgoing = { request?: WireRequest; payload?: WirePayload };
 type Incoming = { response: WireResponse | null; payload: WirePayload | null };
 
 const PATH = `/${SERVICE_INVOCATION}/CallLocalStream`;
-const method = serviceInvocationDefinition.CallLocalStream!;
-const encode = (m: Outgoing): Buffer => frame(method.requestSerialize(m));
-const decode = (b: Buffer): Incoming => method.responseDeserialize(b) as Incoming;
+const encode = (m: Outgoing): Buffer => encodeRequestStream(m);
+const decode = (b: Buffer): Incoming => decodeResponseStream(b);
 
 export interface RemoteInvokerOptions {
   resolver: NameResolver;

@@ -49,16 +49,19 @@ const TRANSPORT_ONLY = new Set(['destination-app-id']);
 
 export function toMetadata(h: Headers | undefined): WireMetadata {
   const md: WireMetadata = {};
-  for (const [k, values] of Object.entries(h ?? {})) if (values.length > 0) md[k] = { values: [...values] };
+  // Read-only on the way out: the encoder copies the strings, so the arrays go as they are.
+  for (const k in h) if (h[k]!.length > 0) md[k] = { values: h[k]! };
   return md;
 }
 
 export function fromMetadata(md: WireMetadata | null | undefined): Headers {
   const h: Headers = {};
-  for (const [k, list] of Object.entries(md ?? {})) {
+  for (const k in md) {
+    const list = md[k];
     const name = k.toLowerCase();
     if (TRANSPORT_ONLY.has(name) || !list?.values?.length) continue;
-    h[name] = [...(h[name] ?? []), ...list.values];
+    const had = h[name];
+    h[name] = had ? had.concat(list.values) : list.values.slice();
   }
   return h;
 }
@@ -150,9 +153,12 @@ function orWhenEmpty(body: Readable, fallback: () => Buffer): Readable {
   ));
 }
 
-/** Splits a body chunk into StreamPayload-sized pieces. */
-export function* pieces(chunk: Buffer): Generator<Buffer> {
-  for (let i = 0; i < chunk.length; i += CHUNK_BYTES) yield chunk.subarray(i, i + CHUNK_BYTES);
+/** Splits a body chunk into StreamPayload-sized pieces (an array: most chunks are one piece). */
+export function pieces(chunk: Buffer): Buffer[] {
+  if (chunk.length <= CHUNK_BYTES) return chunk.length > 0 ? [chunk] : [];
+  const out: Buffer[] = [];
+  for (let i = 0; i < chunk.length; i += CHUNK_BYTES) out.push(chunk.subarray(i, i + CHUNK_BYTES));
+  return out;
 }
 
 /** Go's codes.Code names, for daprd's "rpc error: code = X desc = Y" error text. */
