@@ -23,7 +23,7 @@
 //   --rate 1000  --open-duration 5  --body 100
 //   --only direct,nginx,proxy,proxy-filters,proxy-semi,floor   (a subset; no results file unless --out)
 //   --pin            upstream + generator on CPU 0, nginx proxy + sidecar on CPU 1 (taskset)
-//   --skip-build  --out FILE  --profile DIR   (--profile: node --cpu-prof the sidecar into DIR)
+//   --skip-build  --out FILE  --profile DIR   (--profile: node --cpu-prof the sidecars and the floor into DIR)
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -242,7 +242,8 @@ async function main() {
 
   let floor;
   if (targets.some((t) => t.server === 'floor')) {
-    floor = spawnNode([join(HERE, 'proxy-floor.mjs'), String(floorPort), String(upstreamPort)]);
+    const profileArgs = opt.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(opt.profile), '--cpu-prof-name', 'proxy-floor.cpuprofile'] : [];
+    floor = spawnNode([...profileArgs, join(HERE, 'proxy-floor.mjs'), String(floorPort), String(upstreamPort)]);
     children.push(floor);
   }
 

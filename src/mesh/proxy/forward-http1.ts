@@ -12,8 +12,8 @@ export class Http1Forwarder implements Forwarder {
 
   constructor(private readonly config: ClusterConfig) {}
 
-  async attempt(req: UpstreamRequest, ep: Endpoint, signal: AbortSignal): Promise<AttemptResult<UpstreamResponse>> {
-    return attemptResult(await this.pool(ep).request(req, signal));
+  attempt(req: UpstreamRequest, ep: Endpoint, signal: AbortSignal): Promise<AttemptResult<UpstreamResponse>> {
+    return this.pool(ep).request(req, signal).then(attemptResult);
   }
 
   close(): void {

@@ -91,29 +91,32 @@ const onPerTry = (st: CallState): void => {
   st.signal.abort(new UpstreamError('timeout', `per-try timeout after ${st.perTryMs}ms`));
 };
 
-export async function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: CallPolicy): Promise<T> {
+/** Not an async function: the common case hands back attempts()' own promise, without another hop per request. */
+export function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: CallPolicy): Promise<T> {
   const stats = host.stats;
   stats.requests++;
   const down = policy.signal;
-  if (down?.aborted) throw downstreamGone();
-  const plan = host.plans.for(policy);
-  const ep = host.pick();
+  if (down?.aborted) return Promise.reject(downstreamGone());
+  let plan: Plan;
+  let ep: Member | undefined;
+  try {
+    plan = host.plans.for(policy);
+    ep = host.pick();
+  } catch (e) {
+    return Promise.reject(e);
+  }
   if (ep === undefined) {
     stats.noHealthy++;
-    throw new NoHealthyUpstreamError(host.name);
+    return Promise.reject(new NoHealthyUpstreamError(host.name));
   }
   const limits = host.limits;
   if (limits === undefined) return attempts(host, attempt, policy, plan, ep, undefined);
   if (limits.requests >= limits.maxRequests) {
     limits.overflows++;
-    throw new UpstreamOpenCircuitError(host.name);
+    return Promise.reject(new UpstreamOpenCircuitError(host.name));
   }
   limits.requests++;
-  try {
-    return await attempts(host, attempt, policy, plan, ep, limits);
-  } finally {
-    limits.requests--;
-  }
+  return attempts(host, attempt, policy, plan, ep, limits).finally(() => limits.requests--);
 }
 
 async function attempts<T>(host: CallHost, attempt: Attempt<T>, policy: CallPolicy, plan: Plan, ep: Member, limits: CallLimits | undefined): Promise<T> {
