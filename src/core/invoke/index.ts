@@ -47,9 +47,13 @@ function policyEndpoint(target: Target, id: string, method: string): string {
 const isPermissionDenied = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 7;
 
 /** Throws a failure status (HTTP outside 200-399, a gRPC app's non-OK code) with the answer, its body read. */
-async function failureAsError(res: InvokeResponse): Promise<InvokeResponse> {
+function failureAsError(res: InvokeResponse): InvokeResponse | Promise<InvokeResponse> {
   const code = res.grpc ? res.grpc.code : res.status;
-  if (res.grpc ? code === 0 : code >= 200 && code <= 399) return res;
+  // A success goes back as it is, without another promise per call.
+  return (res.grpc ? code === 0 : code >= 200 && code <= 399) ? res : failed(res, code);
+}
+
+async function failed(res: InvokeResponse, code: number): Promise<InvokeResponse> {
   const body = Buffer.concat(await res.body.toArray());
   const kept: InvokeResponse = { ...res, body: Readable.from(body.length > 0 ? [body] : []) };
   throw new StatusCodeError(code, res.grpc ? 'grpc' : 'http', `received non-successful status code in response: ${code}`, kept);
