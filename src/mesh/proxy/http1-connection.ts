@@ -306,25 +306,26 @@ export class RawH1Downstream extends BaseDownstream implements Downstream {
     return this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
   }
 
-  private headText(status: number, headers: Record<string, string | string[] | number | undefined>, framing: string): string {
+  /** `checked`: the upstream's headers, which its parser checked already; a local reply's are checked here. */
+  private headText(status: number, headers: Record<string, string | string[] | number | undefined>, framing: string, checked: boolean): string {
     let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (const k in headers) {
       const v = headers[k];
-      if (v === undefined || !TOKEN.test(k)) continue;
+      if (v === undefined || (!checked && !TOKEN.test(k))) continue;
       if (typeof v === 'number') s += `${k}: ${v}\r\n`;
       else if (typeof v === 'string') {
-        if (!BAD_VALUE.test(v)) s += `${k}: ${v}\r\n`;
-      } else for (const x of v) if (!BAD_VALUE.test(x)) s += `${k}: ${x}\r\n`;
+        if (checked || !BAD_VALUE.test(v)) s += `${k}: ${v}\r\n`;
+      } else for (const x of v) if (checked || !BAD_VALUE.test(x)) s += `${k}: ${x}\r\n`;
     }
     return `${s}${framing}${this.keepAlive ? '' : 'connection: close\r\n'}\r\n`;
   }
 
-  /** An answer whose body is all here. `passLength`: an upstream's Content-Length stands (a HEAD answer's included). */
-  private writeWhole(status: number, headers: Record<string, string | string[] | number | undefined>, body: Buffer, passLength: boolean): void {
+  /** An answer whose body is all here. `upstream`: an upstream's answer (its Content-Length stands, a HEAD answer's included; its parser checked its headers). */
+  private writeWhole(status: number, headers: Record<string, string | string[] | number | undefined>, body: Buffer, upstream: boolean): void {
     const noBody = this.noBody(status);
-    const framing = noBody || (passLength && headers['content-length'] !== undefined) ? '' : `content-length: ${body.length}\r\n`;
-    if (!passLength && !noBody) delete headers['content-length'];
-    const head = this.headText(status, headers, framing);
+    const framing = noBody || (upstream && headers['content-length'] !== undefined) ? '' : `content-length: ${body.length}\r\n`;
+    if (!upstream && !noBody) delete headers['content-length'];
+    const head = this.headText(status, headers, framing, upstream);
     const socket = this.conn.socket;
     this.headSent = true;
     if (noBody || body.length === 0) socket.write(head, 'latin1');
@@ -346,7 +347,7 @@ export class RawH1Downstream extends BaseDownstream implements Downstream {
   private streamAnswer(up: UpstreamResponse): void {
     const socket = this.conn.socket;
     const chunked = up.headers['content-length'] === undefined;
-    socket.write(this.headText(up.status, up.headers, chunked ? 'transfer-encoding: chunked\r\n' : ''), 'latin1');
+    socket.write(this.headText(up.status, up.headers, chunked ? 'transfer-encoding: chunked\r\n' : '', true), 'latin1');
     this.headSent = true;
     const src = up.body;
     src.on('error', () => this.cut());

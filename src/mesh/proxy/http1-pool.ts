@@ -35,16 +35,17 @@ function requestHead(req: UpstreamRequest, framing: string): string {
   if (BAD_VALUE.test(req.path) || req.path.includes(' ')) throw new UpstreamError('reset', `bad request path ${JSON.stringify(req.path.slice(0, 80))}`);
   let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
   const h = req.headers;
+  const check = req.checked !== true;
   for (const k in h) {
     const v = h[k]!;
     if (k === 'host') continue; // the authority above is the one
-    if (!TOKEN.test(k)) throw new UpstreamError('reset', `bad header name ${JSON.stringify(k)}`);
+    if (check && !TOKEN.test(k)) throw new UpstreamError('reset', `bad header name ${JSON.stringify(k)}`);
     if (typeof v === 'string') {
-      if (BAD_VALUE.test(v)) throw new UpstreamError('reset', `bad value of header ${k}`);
+      if (check && BAD_VALUE.test(v)) throw new UpstreamError('reset', `bad value of header ${k}`);
       head += `${k}: ${v}\r\n`;
     } else {
       for (const x of v) {
-        if (BAD_VALUE.test(x)) throw new UpstreamError('reset', `bad value of header ${k}`);
+        if (check && BAD_VALUE.test(x)) throw new UpstreamError('reset', `bad value of header ${k}`);
         head += `${k}: ${x}\r\n`;
       }
     }
@@ -456,7 +457,9 @@ export class Http1Pool {
       onread: {
         buffer: READ_BUFFER,
         callback: (n: number, buf: Uint8Array) => {
-          conn!.read(Buffer.from(buf.subarray(0, n)));
+          const chunk = Buffer.allocUnsafe(n);
+          READ_BUFFER.copy(chunk, 0, 0, n);
+          conn!.read(chunk);
           return !conn!.socket.isPaused();
         },
       },

@@ -175,7 +175,7 @@ export class HttpFlow {
       if (!buffered) return this.local(down, replyFor(new Error('the request body was cut off')), ex);
       body = new RequestBody(down.body, buffered);
     } else body = new RequestBody(down.body, undefined, ex !== undefined);
-    const req: UpstreamRequest = { method: down.method, path: target.rewrite ? target.rewrite(down.path) : down.path, authority: cfg.hostRewrite ?? down.authority, headers, body, length: down.length, grpc: down.grpc };
+    const req: UpstreamRequest = { method: down.method, path: target.rewrite ? target.rewrite(down.path) : down.path, authority: cfg.hostRewrite ?? down.authority, headers, body, length: down.length, grpc: down.grpc, checked: ex === undefined && !target.extraHeaders };
 
     const gone = new CallSignal(); // an AbortController costs microseconds per request (see cluster/signal.ts)
     let res: UpstreamResponse | undefined;

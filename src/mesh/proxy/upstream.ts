@@ -52,6 +52,8 @@ export interface UpstreamRequest {
   /** Bytes in the body when known. */
   length?: number;
   grpc: boolean;
+  /** Every header came from a parser that refuses what cannot go on the wire (no filter or route added any): not checked again. */
+  checked?: boolean;
 }
 
 export interface UpstreamResponse {
