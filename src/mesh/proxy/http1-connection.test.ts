@@ -2,6 +2,8 @@
 // malformed requests, and what it hands to node:http (absolute-form, Expect, CONNECT, HTTP/1.0).
 import { createServer as createHttp, type Server } from 'node:http';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import pino from 'pino';
 import { http1 } from '../../../test/http-clients';
 import { until } from '../../../test/wait';
@@ -122,6 +124,25 @@ describe('raw HTTP/1.1 listener path', () => {
     expect(r.headers['transfer-encoding']).toBe('chunked');
     expect(r.text.length).toBe(500_000);
     expect(r.text.slice(450_000)).toBe('j'.repeat(50_000));
+  });
+
+  it('forwards large request bodies with backpressure, by Content-Length and chunked', async () => {
+    const big = Buffer.alloc(3_000_000, 120);
+    const byLength = await http1(port, '/up', { method: 'POST', headers: { host: 'svc', 'content-length': String(big.length) }, body: big });
+    expect(JSON.parse(byLength.text)).toMatchObject({ bytes: big.length, te: null });
+    const chunked = await http1(port, '/up', { method: 'POST', headers: { host: 'svc' }, body: Readable.from([big.subarray(0, 1_000_000), big.subarray(1_000_000)]) });
+    expect(JSON.parse(chunked.text)).toMatchObject({ bytes: big.length, te: 'chunked' });
+  });
+
+  it('survives arbitrary bytes after a request: answers or closes, and serves on (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 300 }), async (junk) => {
+        const text = await exchange(['GET /ok HTTP/1.1\r\nHost: svc\r\n\r\n', Buffer.from(junk), 'GET /x HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n'], 1).catch(() => 'reset');
+        expect(text === 'reset' || text.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+    expect((await http1(port, '/after', { headers: { host: 'svc' } })).status).toBe(200);
   });
 
   it('answers HEAD without a body', async () => {
