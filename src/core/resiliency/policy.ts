@@ -49,7 +49,8 @@ export async function runPolicy<T>(def: PolicyDefinition, op: Operation<T>, log?
       failed = true;
       log?.info(`error processing operation ${def.target}, retrying: ${'error' in ev ? String(unwrapPermanent(ev.error)) : 'failed'}`);
     });
-    const result = await policy.execute(({ signal }) => guarded(signal));
+    // NEVER_ABORTED (cockatiel's own default is another never-aborting signal): callers can tell it needs no listening.
+    const result = await policy.execute(({ signal }) => guarded(signal), NEVER_ABORTED);
     if (failed) log?.info(`recovered processing operation ${def.target}`);
     return result;
   } catch (e) {
