@@ -360,7 +360,7 @@ function render(s, { nginx }) {
   // On a loaded machine neither proxy may have a core to itself: the ratio of CPU per request says what
   // the throughput ratio would be with both limited by one busy core.
   const goalCpu = plain && ng ? ng.usPerReq / plain.usPerReq : NaN;
-  const verdict = (x) => (Number.isFinite(x) ? (x >= AIM ? 'met' : '**missed**') : '–');
+  const verdict = (x) => (Number.isFinite(x) ? (x >= AIM ? 'met' : `**missed** by ${f(AIM - x)}× (${Math.round((100 * x) / AIM)}% of the aim)`) : '–');
   const { commit, dirty } = checkoutState(ROOT);
   const command = `npm run bench:proxy${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const rows = Object.values(s);
