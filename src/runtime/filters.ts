@@ -13,7 +13,7 @@ import { scoped } from '../observability/logger';
 import { type PipelineContext, pipelineFilters } from './pipeline';
 import { tracingFilter } from '../mesh/filters/tracing';
 import { apiTokenFilter } from '../mesh/filters/api-token';
-import { concurrencyFilter } from '../mesh/filters/concurrency';
+import { concurrencyFilter, type InFlightLimit } from '../mesh/filters/concurrency';
 import { tracing } from '../core/trace';
 
 export interface FilterChainContext {
@@ -27,6 +27,8 @@ export interface FilterChainContext {
   apiToken?: string;
   /** Middleware components, Layotto's stream_filters and how to resolve metadata: the limits' input. */
   middleware?: Pick<PipelineContext, 'components' | 'streamFilters' | 'properties'>;
+  /** --max-concurrent-requests' count when others (the gRPC proxy) share it; else one is made from the flags. */
+  inFlight?: InFlightLimit;
 }
 
 export async function buildFilterChain(ctx: FilterChainContext): Promise<FilterChain> {
@@ -35,7 +37,7 @@ export async function buildFilterChain(ctx: FilterChainContext): Promise<FilterC
     ctx.metrics?.filter,
     tracing() ? tracingFilter() : undefined, // the provider was built from config.tracing at startup
     ctx.apiToken ? apiTokenFilter(ctx.apiToken) : undefined,
-    ctx.flags.limits.maxConcurrentRequests > 0 ? concurrencyFilter(ctx.flags.limits.maxConcurrentRequests) : undefined,
+    ctx.inFlight ? concurrencyFilter(ctx.inFlight) : ctx.flags.limits.maxConcurrentRequests > 0 ? concurrencyFilter(ctx.flags.limits.maxConcurrentRequests) : undefined,
     apiLogging(ctx),
     ...(ctx.middleware ? await pipelineFilters({ ...ctx, ...ctx.middleware, log: scoped(ctx.log, 'dapr.runtime.middleware') }) : []), // rate limits
   ];

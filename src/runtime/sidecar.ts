@@ -34,6 +34,7 @@ import { filteredServer } from '../api/grpc/filter-interceptor';
 import type { Api } from '../mesh/filter';
 import { buildFilterChain } from './filters';
 import { grpcTokenGuard } from '../mesh/filters/api-token';
+import { InFlightLimit } from '../mesh/filters/concurrency';
 import { createMetrics } from '../observability/metrics';
 import { buildTracing } from '../observability/tracing/provider';
 import { traceComponent } from '../observability/tracing/components';
@@ -116,12 +117,13 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const apiToken = process.env.DAPR_API_TOKEN || undefined;
   if (apiToken) log.info('Enabled token authentication on the HTTP and gRPC API servers');
   let chain: FilterChain;
+  const inFlight = flags.limits.maxConcurrentRequests > 0 ? new InFlightLimit(flags.limits.maxConcurrentRequests) : undefined;
   try {
     await processor.applyAll(loaded.components);
     core.invoke.external.setEndpoints(await resolveHttpEndpoints(loaded.httpEndpoints, components, flags.appId, scoped(log, 'dapr.runtime.invoke')));
     // After the components: middleware metadata may take secrets from the secret stores.
     const middleware = { components: loaded.components, streamFilters: layotto?.streamFilters, properties: (item: LoadedComponent) => processor.properties(item) };
-    chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware, metrics, apiToken });
+    chain = await buildFilterChain({ flags, config, appId: flags.appId, namespace, log, middleware, metrics, apiToken, inFlight });
     // The dashboard's recorder observes every exchange and learns which filter refused one.
     if (recorder) chain = new FilterChain([recorder.filter, ...chain.filters.map((f) => recorder.watch(f))]);
   } catch (e) {
@@ -136,7 +138,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   let metricsServer: HttpServer | undefined;
   const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'), watch.enabled);
-  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, authorize: acl.proxy, sidecarTls: security.mtls && ((id, ns) => mtlsClientOptions(security.mtls!, { appId: id, namespace: ns })), log: scoped(log, 'dapr.runtime.grpc.proxy') });
+  const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, inFlight, authorize: acl.proxy, sidecarTls: security.mtls && ((id, ns) => mtlsClientOptions(security.mtls!, { appId: id, namespace: ns })), log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits, tls: security.api }), extraHttp: [], grpc: [] };
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });

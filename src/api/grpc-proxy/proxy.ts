@@ -45,6 +45,11 @@ export interface GrpcProxyOptions {
    * interceptors run before its proxy handler): a refusal is the caller's answer.
    */
   admit?: (h: HeaderMap) => Refusal | undefined;
+  /**
+   * --max-concurrent-requests: a proxied call from the app holds a slot of the API servers' own
+   * count until its stream closes; with none free it is refused as the filter chain refuses.
+   */
+  inFlight?: { hold(): (() => void) | undefined; readonly refusal: { grpc: Refusal } };
   /** How long connecting to a target may take (default 5 s). */
   connectTimeoutMs?: number;
   /** mTLS towards other apps' sidecars: the TLS options that prove this sidecar and check that one. */
@@ -91,6 +96,7 @@ export class GrpcProxy {
     // the internal port goes by first (daprd reads the callee header first on both).
     const keys = from === 'app' ? ['dapr-app-id', 'dapr-callee-app-id'] : ['dapr-callee-app-id', 'dapr-app-id'];
     const admit = from === 'app' ? this.opts.admit : undefined;
+    const limit = from === 'app' ? this.opts.inFlight : undefined;
     divertUnknownMethods(server, (stream, _headers, raw) => {
       const h = headerMap(raw);
       const refused = admit?.(h);
@@ -100,6 +106,14 @@ export class GrpcProxy {
       }
       const id = keys.map((k) => first(h, k)).find((v) => v !== undefined && v !== '');
       if (id === undefined) return false; // grpc-js answers UNIMPLEMENTED, as before
+      if (limit) {
+        const release = limit.hold();
+        if (!release) {
+          new Downstream(stream).respondOnly(trailersOnly(limit.refusal.grpc.code, limit.refusal.grpc.details));
+          return true;
+        }
+        stream.once('close', release);
+      }
       void this.proxy(stream, h, id, from);
       return true;
     });
