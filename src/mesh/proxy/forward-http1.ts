@@ -16,6 +16,10 @@ export class Http1Forwarder implements Forwarder {
     return this.pool(ep).request(req, signal).then(attemptResult);
   }
 
+  attemptDirect(req: UpstreamRequest, ep: Endpoint, signal: AbortSignal, ok: (r: AttemptResult<UpstreamResponse>) => void, fail: (e: unknown) => void): void {
+    this.pool(ep).send(req, signal, (res) => ok(attemptResult(res)), fail);
+  }
+
   close(): void {
     for (const p of this.pools.values()) p.close();
     this.pools.clear();

@@ -358,26 +358,28 @@ export class Http1Pool {
 
   /** Sends one request; resolves with the answer once its head is in (the body streams after). */
   request(req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const make = (conn: Conn) => new Exchange(conn, req, signal, resolve, reject);
-      const idle = this.takeIdle();
-      if (idle) return idle.run(make(idle));
-      const waiter: Waiter = { start: (conn) => conn.run(make(conn)), fail: reject };
-      if (this.conns.size < this.opts.maxConnections) return this.open(waiter, signal);
-      this.waiting.push(waiter);
-      signal.addEventListener(
-        'abort',
-        () => {
-          const i = this.waiting.indexOf(waiter);
-          if (i >= 0) {
-            this.waiting.splice(i, 1);
-            reject(signal.reason);
-          }
-        },
-        { once: true },
-      );
-    });
+    return new Promise((resolve, reject) => this.send(req, signal, resolve, reject));
+  }
+
+  /** request() with callbacks: exactly one of them is called, once (maybe before send() returns). */
+  send(req: UpstreamRequest, signal: AbortSignal, resolve: (r: UpstreamResponse) => void, reject: (e: unknown) => void): void {
+    if (signal.aborted) return reject(signal.reason);
+    const idle = this.takeIdle();
+    if (idle) return idle.run(new Exchange(idle, req, signal, resolve, reject));
+    const waiter: Waiter = { start: (conn) => conn.run(new Exchange(conn, req, signal, resolve, reject)), fail: reject };
+    if (this.conns.size < this.opts.maxConnections) return this.open(waiter, signal);
+    this.waiting.push(waiter);
+    signal.addEventListener(
+      'abort',
+      () => {
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) {
+          this.waiting.splice(i, 1);
+          reject(signal.reason);
+        }
+      },
+      { once: true },
+    );
   }
 
   /** Connections open now (busy and idle). */

@@ -120,7 +120,7 @@ export class HttpFlow {
     if (this.filtered) return void this.withFilters(down, host, path, route, noRoute);
     if (!route) return this.local(down, noRoute);
     const target = this.targets[route.index]!;
-    void this.forward(down, target, entryFor(target), upstreamRequestHeaders(down.headers, down.remoteAddress));
+    this.forward(down, target, entryFor(target), upstreamRequestHeaders(down.headers, down.remoteAddress));
   }
 
   private local(down: Downstream, r: LocalReply | ProxyReply, ex?: Exchange): void {
@@ -160,21 +160,28 @@ export class HttpFlow {
       ex.errorCode = 'FILTER_ERROR';
     }
     if (verdict || !target || !entry) return this.local(down, verdict ?? noRoute, ex);
-    if (ex.run) return void ex.run(() => this.forward(down, target, entry, defined(ex.headers), ex));
+    if (ex.run) return ex.run(() => this.forward(down, target, entry, defined(ex.headers), ex));
     return this.forward(down, target, entry, defined(ex.headers), ex);
   }
 
-  private async forward(down: Downstream, target: RouteTarget, entry: ClusterEntry, headers: Record<string, string | string[]>, ex?: Exchange): Promise<void> {
+  /** Not async: a request without a body to buffer goes on without a promise (see send()). */
+  private forward(down: Downstream, target: RouteTarget, entry: ClusterEntry, headers: Record<string, string | string[]>, ex?: Exchange): void {
     if (entry.app && down.grpc) return this.local(down, GRPC_TO_APP, ex);
+    if (target.extraHeaders) Object.assign(headers, target.route.config.requestHeaders);
+    if (down.bodyless) return this.send(down, target, entry, headers, NO_BODY, ex);
+    if (target.replay && down.length !== undefined && down.length <= REPLAY_LIMIT) {
+      void readAll(down.body, down.length).then((buffered) => {
+        if (!buffered) return this.local(down, replyFor(new Error('the request body was cut off')), ex);
+        this.send(down, target, entry, headers, new RequestBody(down.body, buffered), ex);
+      });
+      return;
+    }
+    this.send(down, target, entry, headers, new RequestBody(down.body, undefined, ex !== undefined), ex);
+  }
+
+  /** Through the cluster: with callbacks when its policy has no retry loop and no filter watches, else call()'s promise. */
+  private send(down: Downstream, target: RouteTarget, entry: ClusterEntry, headers: Record<string, string | string[]>, body: RequestBody, ex?: Exchange): void {
     const cfg = target.route.config;
-    if (target.extraHeaders) Object.assign(headers, cfg.requestHeaders);
-    let body: RequestBody;
-    if (down.bodyless) body = NO_BODY;
-    else if (target.replay && down.length !== undefined && down.length <= REPLAY_LIMIT) {
-      const buffered = await readAll(down.body, down.length);
-      if (!buffered) return this.local(down, replyFor(new Error('the request body was cut off')), ex);
-      body = new RequestBody(down.body, buffered);
-    } else body = new RequestBody(down.body, undefined, ex !== undefined);
     const req: UpstreamRequest = { method: down.method, path: target.rewrite ? target.rewrite(down.path) : down.path, authority: cfg.hostRewrite ?? down.authority, headers, body, length: down.length, grpc: down.grpc, checked: ex === undefined && !target.extraHeaders };
 
     const gone = new CallSignal(); // an AbortController costs microseconds per request (see cluster/signal.ts)
@@ -188,9 +195,32 @@ export class HttpFlow {
     });
     const fwd = entry.forwarder(down.h2);
     const proxy = ex?.proxy;
+    const policy = { timeoutMs: cfg.timeout, retries: cfg.retries, resiliency: cfg.resiliency, replayable: body.replayable, signal: gone };
+    const failed = (e: unknown): void => {
+      const r = replyFor(e);
+      if (ex) ex.errorCode = r.errorCode;
+      this.stats.localReplies++;
+      down.reply(r);
+    };
+    const answered = (r: UpstreamResponse): void => {
+      res = r;
+      if (proxy) proxy.upstreamStatus = r.status;
+      down.respond(r);
+    };
+    const direct = fwd.attemptDirect;
+    if (
+      proxy === undefined &&
+      direct !== undefined &&
+      entry.cluster.callDirect?.<UpstreamResponse>(
+        (ep, signal, ok, fail) => direct.call(fwd, req, ep, signal, ok, fail),
+        policy,
+        (e, r) => (r !== undefined ? answered(r) : failed(e)),
+      )
+    )
+      return;
     let attempts = 0;
-    try {
-      res = await entry.cluster.call(
+    entry.cluster
+      .call(
         proxy
           ? (ep, signal) => {
               proxy.upstream = ep.address;
@@ -198,17 +228,9 @@ export class HttpFlow {
               return fwd.attempt(req, ep, signal);
             }
           : (ep, signal) => fwd.attempt(req, ep, signal),
-        { timeoutMs: cfg.timeout, retries: cfg.retries, resiliency: cfg.resiliency, replayable: body.replayable, signal: gone },
-      );
-    } catch (e) {
-      const r = replyFor(e);
-      if (ex) ex.errorCode = r.errorCode;
-      this.stats.localReplies++;
-      down.reply(r);
-      return;
-    }
-    if (proxy) proxy.upstreamStatus = res.status;
-    down.respond(res);
+        policy,
+      )
+      .then(answered, failed);
   }
 
   private complete(ex: Exchange, down: Downstream, body: RequestBody): void {

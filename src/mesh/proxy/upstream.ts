@@ -76,6 +76,8 @@ export interface UpstreamResponse {
 /** How one cluster's requests reach an endpoint. */
 export interface Forwarder {
   attempt(req: UpstreamRequest, ep: Endpoint, signal: AbortSignal): Promise<AttemptResult<UpstreamResponse>>;
+  /** attempt() with callbacks (one of them, once) instead of a promise. */
+  attemptDirect?(req: UpstreamRequest, ep: Endpoint, signal: AbortSignal, ok: (r: AttemptResult<UpstreamResponse>) => void, fail: (e: unknown) => void): void;
   close(): void;
   /** Endpoints left the cluster (EDS): connections to other addresses finish what they carry and close. */
   retain?(addresses: ReadonlySet<string>): void;

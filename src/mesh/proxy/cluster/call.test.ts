@@ -4,7 +4,7 @@
 import type { BreakerSpec, RetrySpec } from '../../../core/resiliency/spec';
 import { endpoints, noPolicies, retryConfig, script, testCluster } from './fake';
 import { checkRefs } from './index';
-import { type CallPolicy, type Cluster, NoHealthyUpstreamError, UpstreamError, UpstreamOpenCircuitError, UpstreamTimeoutError } from './types';
+import { type AttemptResult, type CallPolicy, type Cluster, type Endpoint, NoHealthyUpstreamError, UpstreamError, UpstreamOpenCircuitError, UpstreamTimeoutError } from './types';
 
 const A = 20_001;
 const B = 20_002;
@@ -290,5 +290,63 @@ describe('Resiliency refs', () => {
     const failing = script({ [A]: [503], [B]: [503], [C]: [503] });
     await expect(c.call(failing.attempt, policy({ retries: retries({ attempts: 5 }) }))).resolves.toBe(`${C}:503`);
     expect(failing.calls).toEqual([A, B, C]);
+  });
+});
+
+describe('callDirect: one attempt with callbacks when the policy needs no retry loop', () => {
+  type Attempt = (ep: Endpoint, signal: AbortSignal) => Promise<AttemptResult<unknown>>;
+  /** callDirect() over a promise attempt, its answer as a promise; false when it declined. */
+  const direct = (c: Cluster, attempt: Attempt, p: CallPolicy): Promise<unknown> | false => {
+    let settle!: (e: unknown, v?: unknown) => void;
+    const out = new Promise((resolve, reject) => (settle = (e, v) => (v !== undefined ? resolve(v) : reject(e))));
+    return c.callDirect!((ep, signal, ok, fail) => void attempt(ep, signal).then(ok, fail), p, settle) ? out : false;
+  };
+
+  it('answers as call() does and counts the same: a 503 as it is, a failure as an UpstreamError', async () => {
+    const c = cluster({});
+    const s = script({ [A]: [503], [B]: [{ grpc: 14 }] });
+    await expect(direct(c, s.attempt, policy())).resolves.toBe(`${A}:503`);
+    await expect(direct(c, s.attempt, policy())).resolves.toBe(`${B}:14`);
+    await expect(direct(c, () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), policy())).rejects.toMatchObject({ name: 'UpstreamError', kind: 'connect-failure' });
+    const snap = c.snapshot();
+    expect(snap.endpoints.map((e) => [e.requests, e.failures, e.active])).toEqual([[1, 1, 0], [1, 1, 0], [1, 1, 0]]);
+    expect(snap.stats).toMatchObject({ requests: 3, active: 0 });
+  });
+
+  it('declines (and counts nothing) when the route retries or the cluster has circuit-breaker limits', () => {
+    const c = cluster({});
+    expect(direct(c, script({}).attempt, policy({ retries: retries({ attempts: 2 }) }))).toBe(false);
+    expect(c.snapshot().stats.requests).toBe(0);
+    const limited = cluster({ circuitBreakers: { maxRequests: 10 } });
+    expect(direct(limited, script({}).attempt, policy())).toBe(false);
+  });
+
+  it('answers NoHealthyUpstreamError when no endpoint can take it', async () => {
+    const c = cluster({ endpoints: [], appId: 'other' });
+    await expect(direct(c, script({}).attempt, policy())).rejects.toBeInstanceOf(NoHealthyUpstreamError);
+    expect(c.snapshot().stats.noHealthy).toBe(1);
+  });
+
+  it('the deadline aborts the attempt, and an answer after it is discarded', async () => {
+    const c = cluster({});
+    const s = script({ [A]: ['hang'] });
+    await expect(direct(c, s.attempt, policy({ timeoutMs: 30 }))).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    expect(s.signals[0]!.aborted).toBe(true);
+    expect(c.snapshot().stats.timeouts).toBe(1);
+    const discarded: number[] = [];
+    const late: Attempt = (_ep, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ status: 200, protocol: 'http', value: 1, discard: () => discarded.push(1) })));
+    await expect(direct(c, late, policy({ timeoutMs: 20 }))).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    expect(discarded).toEqual([1]);
+  });
+
+  it('the downstream going away stops the attempt without blaming the endpoint', async () => {
+    const c = cluster({ outlierDetection: { consecutive5xx: 1 } });
+    const down = new AbortController();
+    const s = script({ [A]: ['hang'] });
+    const p = direct(c, s.attempt, policy({ signal: down.signal }));
+    down.abort();
+    await expect(p).rejects.toBeInstanceOf(UpstreamError);
+    expect(s.signals[0]!.aborted).toBe(true);
+    expect(c.snapshot().endpoints[0]).toMatchObject({ failures: 0, active: 0 });
   });
 });

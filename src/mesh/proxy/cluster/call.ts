@@ -91,6 +91,68 @@ const onPerTry = (st: CallState): void => {
   st.signal.abort(new UpstreamError('timeout', `per-try timeout after ${st.perTryMs}ms`));
 };
 
+/** An attempt that reports through callbacks (exactly one of them, once). */
+export type DirectAttempt<T> = (ep: Endpoint, signal: AbortSignal, ok: (r: AttemptResult<T>) => void, fail: (e: unknown) => void) => void;
+
+/**
+ * runCall() without a promise, for a plan with no retry, per-try timeout or breaker on a cluster
+ * without limits (the plain proxy's case): one attempt under the deadline, its outcome recorded as
+ * attempts() records it. Returns false, having done nothing, when the plan needs attempts()' loop;
+ * else `done` gets the value or the error, once.
+ */
+export function runCallDirect<T>(host: CallHost, attempt: DirectAttempt<T>, policy: CallPolicy, done: (e: unknown, v?: T) => void): boolean {
+  let plan: Plan;
+  try {
+    plan = host.plans.for(policy);
+  } catch {
+    return false; // runCall() rejects with it
+  }
+  if (plan.retry !== undefined || plan.breaker !== undefined || plan.perTryMs > 0 || host.limits !== undefined) return false;
+  const stats = host.stats;
+  stats.requests++;
+  const down = policy.signal;
+  if (down?.aborted) return done(downstreamGone()), true;
+  const ep = host.pick();
+  if (ep === undefined) {
+    stats.noHealthy++;
+    return done(new NoHealthyUpstreamError(host.name)), true;
+  }
+  const st = new CallState(policy.timeoutMs, 0, down);
+  const deadline = policy.timeoutMs > 0 ? setTimeout(onDeadline, policy.timeoutMs, st) : undefined;
+  if (down) down.addEventListener('abort', st);
+  let settled = false;
+  const finish = (result: AttemptResult<T> | undefined, failure: unknown): void => {
+    if (settled) return;
+    settled = true;
+    ep.active--;
+    if (deadline) clearTimeout(deadline);
+    if (down) down.removeEventListener('abort', st);
+    if (st.ended !== undefined) {
+      result?.discard();
+      if (st.ended === 'downstream') return done(downstreamGone());
+      host.record(ep, 'timeout');
+      stats.timeouts++;
+      return done(new UpstreamTimeoutError(policy.timeoutMs));
+    }
+    if (result !== undefined) {
+      host.record(ep, classifyStatus(result.status, result.protocol));
+      return done(undefined, result.value);
+    }
+    const e = toUpstreamError(failure);
+    host.record(ep, e.kind);
+    done(e);
+  };
+  ep.active++;
+  ep.requests++;
+  try {
+    attempt(ep, st.signal, (r) => finish(r, undefined), (e) => finish(undefined, e));
+  } catch (e) {
+    if (settled) throw e; // from done(), not the attempt
+    finish(undefined, e);
+  }
+  return true;
+}
+
 /** Not an async function: the common case hands back attempts()' own promise, without another hop per request. */
 export function runCall<T>(host: CallHost, attempt: Attempt<T>, policy: CallPolicy): Promise<T> {
   const stats = host.stats;

@@ -4,7 +4,7 @@
 // request path; snapshot() only reads them.
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config';
-import { type Attempt, type CallLimits, type CallStats, runCall } from './call';
+import { type Attempt, type CallLimits, type CallStats, type DirectAttempt, runCall, runCallDirect } from './call';
 import { formatAddress, type Health, Member } from './endpoint';
 import { HealthChecker } from './health-check';
 import { type Balancer, createBalancer } from './lb';
@@ -77,6 +77,10 @@ export class ProxyCluster implements Cluster {
 
   call<T>(attempt: Attempt<T>, policy: CallPolicy): Promise<T> {
     return runCall(this, attempt, policy);
+  }
+
+  callDirect<T>(attempt: DirectAttempt<T>, policy: CallPolicy, done: (e: unknown, v?: T) => void): boolean {
+    return runCallDirect(this, attempt, policy, done);
   }
 
   record(m: Member, o: Outcome): void {

@@ -87,6 +87,15 @@ export interface Cluster {
    * net and undici take it): AbortSignal.any and fetch want toAbortSignal(signal) from './signal'.
    */
   call<T>(attempt: (ep: Endpoint, signal: AbortSignal) => Promise<AttemptResult<T>>, policy: CallPolicy): Promise<T>;
+  /**
+   * call() with callbacks and no promise, when the policy needs no retry loop (see runCallDirect);
+   * false: nothing was done, use call().
+   */
+  callDirect?<T>(
+    attempt: (ep: Endpoint, signal: AbortSignal, ok: (r: AttemptResult<T>) => void, fail: (e: unknown) => void) => void,
+    policy: CallPolicy,
+    done: (e: unknown, v?: T) => void,
+  ): boolean;
   snapshot(): ClusterSnapshot;
   /** EDS: takes the endpoints of `config` (the same configuration but for its endpoints) in place, keeping the state of the endpoints that stay. */
   setEndpoints?(config: ClusterConfig): void;
