@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { buildDaprHttpServer } from '../api/dapr-http/server';
 import { goClientError } from '../api/dapr-http/client-error';
 import { applyHttpLimits, type HttpLimits, httpServerOptions } from '../api/dapr-http/limits';
-import { capConnections, grpcServerLimits } from '../api/grpc/limits';
+import { capConnections, capHeaderList, grpcServerLimits } from '../api/grpc/limits';
 import { limitResponses } from './limits';
 import { addDaprService } from '../api/dapr-grpc/service';
 import { addLayottoServices } from '../api/layotto-grpc/service';
@@ -164,7 +164,10 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       nameResolution: config.nameResolution,
       ports: { http: flags.daprHttpPort, grpc: flags.daprGrpcPort, app: flags.appPort },
       local: () => (flags.appPort ? metrics.received({ invoke: (req, signal) => core.invoke.callLocal(req, signal) }) : undefined),
-      prepareServer: (s) => grpcProxy.attach(s, 'sidecar'),
+      prepareServer: (s) => {
+        grpcProxy.attach(s, 'sidecar');
+        capHeaderList(s, flags.limits.readBufferSize);
+      },
       mtls: security.mtls,
       chain,
       authorize: acl.internal,
@@ -295,6 +298,7 @@ async function startGrpc(hosts: string[], port: number, flags: Pick<Flags, 'maxB
   const limits = grpcServerLimits(flags.limits);
   const server = filteredServer({ ...limits.options, interceptors: limits.interceptors, 'grpc.max_receive_message_length': flags.maxBodySize, 'grpc.max_send_message_length': flags.maxBodySize }, filters.chain, filters.api);
   register(server);
+  capHeaderList(server, flags.limits.readBufferSize); // after register: runs before the proxy's hook
   for (const host of hosts) {
     const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     await new Promise<void>((res, rej) => server.bindAsync(addr, credentials, (err) => (err ? rej(new Error(`cannot listen on ${addr}: ${err.message}`)) : res())));

@@ -42,6 +42,23 @@ function rawOf(headers: IncomingHttpHeaders): string[] {
 }
 
 /**
+ * Offers every stream to `take` before grpc-js sees it; a stream it takes (true) is its own to
+ * answer. The last screen installed runs first. Call it before the server's first bindAsync.
+ */
+export function screenStreams(server: grpc.Server, take: Divert): void {
+  const why = hookUnsupported();
+  if (why) throw new Error(`cannot hook into @grpc/grpc-js: ${why}`);
+  const internals = server as unknown as ServerInternals;
+  for (const name of HANDLERS) {
+    const original = internals[name];
+    internals[name] = function (this: ServerInternals, extra, stream, headers, flags, rawHeaders) {
+      if (take(stream, headers, rawHeaders ?? rawOf(headers))) return;
+      original.call(this, extra, stream, headers, flags, rawHeaders);
+    };
+  }
+}
+
+/**
  * Offers every stream whose path has no registered handler (and whose content-type is gRPC's:
  * grpc-js answers 415 to others) to `divert`. Call it before the server's first bindAsync.
  */
@@ -49,18 +66,24 @@ export function divertUnknownMethods(server: grpc.Server, divert: Divert): void 
   const why = hookUnsupported();
   if (why) throw new Error(`gRPC proxying cannot hook into @grpc/grpc-js: ${why}`);
   const internals = server as unknown as ServerInternals;
-  for (const name of HANDLERS) {
-    const original = internals[name];
-    internals[name] = function (this: ServerInternals, extra, stream, headers, flags, rawHeaders) {
-      const path = headers[':path'];
-      const type = headers['content-type'];
-      if (typeof path === 'string' && !this.handlers.has(path) && typeof type === 'string' && type.startsWith('application/grpc')) {
-        if (divert(stream, headers, rawHeaders ?? rawOf(headers))) {
-          this.onStreamOpened?.(stream);
-          return;
-        }
-      }
-      original.call(this, extra, stream, headers, flags, rawHeaders);
-    };
-  }
+  screenStreams(server, (stream, headers, raw) => {
+    const path = headers[':path'];
+    const type = headers['content-type'];
+    if (typeof path !== 'string' || internals.handlers.has(path) || typeof type !== 'string' || !type.startsWith('application/grpc')) return false;
+    if (!divert(stream, headers, raw)) return false;
+    internals.onStreamOpened?.(stream); // counted for grpc.max_connection_idle_ms, as grpc-js counts its own
+    return true;
+  });
+}
+
+interface SessionOptionsInternals {
+  /** grpc-js 1.14: the options every http2 server it creates gets. */
+  commonServerOptions?: { settings?: Record<string, number> };
+}
+
+/** The SETTINGS_MAX_HEADER_LIST_SIZE the server's http2 sessions advertise and enforce. Before bindAsync. */
+export function setMaxHeaderListSize(server: grpc.Server, bytes: number): void {
+  const o = (server as unknown as SessionOptionsInternals).commonServerOptions;
+  if (typeof o !== 'object' || o === null) throw new Error('@grpc/grpc-js Server keeps no commonServerOptions any more; the header list size cannot be set');
+  o.settings = { ...o.settings, maxHeaderListSize: bytes };
 }

@@ -2,7 +2,7 @@ import { connect, type ClientHttp2Session } from 'node:http2';
 import { Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { echoClient, echoService, type Msg } from '../../../test/grpc-echo';
-import { capConnections, grpcServerLimits, KEEPALIVE } from './limits';
+import { capConnections, grpcServerLimits, headerListSize, KEEPALIVE } from './limits';
 
 async function serve(limits: { readRequestTimeoutMs: number; maxConnections: number }): Promise<{ server: grpc.Server; port: number; calls: string[] }> {
   const { options, interceptors } = grpcServerLimits(limits);
@@ -103,5 +103,12 @@ describe('gRPC front-door limits', () => {
   it('fails loudly when grpc-js no longer keeps its http2 servers where the cap looks for them', () => {
     expect(() => capConnections({} as grpc.Server, 5)).toThrow(/http2Servers/);
     expect(() => capConnections({} as grpc.Server, 0)).not.toThrow();
+  });
+});
+
+describe('headerListSize', () => {
+  it('counts each field as HTTP/2 does: name and value bytes plus 32', () => {
+    expect(headerListSize([':path', '/a.B/C', 'x-k', 'é'])).toBe(5 + 6 + 32 + 3 + 2 + 32);
+    expect(headerListSize([])).toBe(0);
   });
 });
