@@ -6,7 +6,7 @@ import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { AccessControlConfig } from '../config/access-control';
 import type { Core } from '../core';
-import { AccessControl } from '../core/invoke/acl';
+import { AccessControl, type AclObserver } from '../core/invoke/acl';
 import type { GrpcProxyOptions } from '../api/grpc-proxy/proxy';
 import type { SidecarToSidecarOptions } from './internal';
 import { peerIdentity } from '../security/mtls';
@@ -20,16 +20,16 @@ export interface AccessControlHooks {
 }
 
 /** spec.accessControl as the core checks it (undefined: calls from other sidecars all allowed). */
-export function accessControlOf(spec: AccessControlConfig | undefined, appProtocol: string): AccessControl | undefined {
-  return AccessControl.from(spec, HTTP_APPS.has(appProtocol.toLowerCase()));
+export function accessControlOf(spec: AccessControlConfig | undefined, appProtocol: string, observe?: AclObserver): AccessControl | undefined {
+  return AccessControl.from(spec, HTTP_APPS.has(appProtocol.toLowerCase()), observe);
 }
 
 /**
  * Sets the core's access control from spec.accessControl and returns the checks for the two entry
  * points. Without a spec there are none, unless `live` (hot reload may bring one later).
  */
-export function accessControlHooks(core: Core, spec: AccessControlConfig | undefined, appProtocol: string, log: Logger, live = false): AccessControlHooks {
-  const acl = accessControlOf(spec, appProtocol);
+export function accessControlHooks(core: Core, spec: AccessControlConfig | undefined, appProtocol: string, log: Logger, live = false, observe?: AclObserver): AccessControlHooks {
+  const acl = accessControlOf(spec, appProtocol, observe);
   core.invoke.setAccessControl(acl);
   if (!acl && !live) return {};
   if (acl) log.info(`access control: default action ${spec!.defaultAction || '(unset)'}, ${spec!.policies?.length ?? 0} app policies, trust domain ${acl.trustDomain}`);

@@ -137,7 +137,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   let internal: SidecarToSidecar | undefined;
   const app = flags.appPort ? { address: flags.appChannelAddress, port: flags.appPort, protocol: flags.appProtocol, apiToken: process.env.APP_API_TOKEN || undefined } : undefined;
   let metricsServer: HttpServer | undefined;
-  const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'), watch.enabled);
+  const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'), watch.enabled, metrics.acl);
   const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, inFlight, authorize: acl.proxy, sidecarTls: security.mtls && ((id, ns) => mtlsClientOptions(security.mtls!, { appId: id, namespace: ns })), log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits, tls: security.api }), extraHttp: [], grpc: [] };
   try {
@@ -191,7 +191,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       hotReload = startHotReload(
         { resourcesPaths: flags.resourcesPaths, configFiles: flags.config, layottoFile: layotto?.file },
         { loaded, configuration: config, layotto },
-        { store: components, processor, processorOptions, core, appId: flags.appId, appProtocol: flags.appProtocol, resiliency, meshProxy: () => meshProxy, inflight, drainMs: flags.gracefulShutdownSeconds * 1000, log },
+        { store: components, processor, processorOptions, core, appId: flags.appId, appProtocol: flags.appProtocol, aclObserver: metrics.acl, resiliency, meshProxy: () => meshProxy, inflight, drainMs: flags.gracefulShutdownSeconds * 1000, log },
       );
       await hotReload.ready;
       log.info('hot reload: watching the resources for changes');

@@ -36,6 +36,9 @@ export interface AclDecision {
   policy: 'global' | 'app';
 }
 
+/** Sees every decision with the caller it was made for (daprd's dapr_runtime_acl_* metrics). */
+export type AclObserver = (decision: AclDecision, caller: CallerIdentity | undefined) => void;
+
 /** daprd's defaults: the trust domain of a sidecar without one configured, the namespace of one without NAMESPACE. */
 export const DEFAULT_TRUST_DOMAIN = 'public';
 export const DEFAULT_NAMESPACE = 'default';
@@ -61,6 +64,7 @@ export class AccessControl {
     private readonly defaultAction: string,
     private readonly policies: Map<string, AppPolicy>,
     private readonly appIsHttp: boolean,
+    private readonly observe?: AclObserver,
   ) {}
 
   /**
@@ -68,7 +72,7 @@ export class AccessControl {
    * allowed). `appIsHttp`: the app speaks HTTP (http, https, h2c): paths then match
    * case-insensitively and policies look at verbs; for gRPC apps only the operation counts.
    */
-  static from(spec: AccessControlSpec | undefined, appIsHttp: boolean): AccessControl | undefined {
+  static from(spec: AccessControlSpec | undefined, appIsHttp: boolean, observe?: AclObserver): AccessControl | undefined {
     if (!spec || (!spec.trustDomain && !spec.defaultAction && !spec.policies?.length)) return undefined;
     // No global default: deny once policies exist (or none were written), allow for an explicit empty list.
     const defaultAction = spec.defaultAction || (spec.policies === undefined || spec.policies.length > 0 ? 'deny' : 'allow');
@@ -86,7 +90,7 @@ export class AccessControl {
         })),
       });
     }
-    return new AccessControl(spec.trustDomain || DEFAULT_TRUST_DOMAIN, defaultAction, policies, appIsHttp);
+    return new AccessControl(spec.trustDomain || DEFAULT_TRUST_DOMAIN, defaultAction, policies, appIsHttp, observe);
   }
 
   /** daprd's ApplyAccessControlPolicies. */
@@ -94,8 +98,9 @@ export class AccessControl {
     const operation = normalizeOperation(call.operation);
     const verb = this.appIsHttp ? call.verb.toUpperCase() : 'NONE';
     const { action, policy } = this.decide(call.caller, operation, verb);
-    if (isAllow(action)) return { allowed: true, policy };
-    return { allowed: false, policy, message: `access control policy has denied access to id: ${spiffeUrl(call.caller)} operation: ${operation} verb: ${verb}` };
+    const d: AclDecision = isAllow(action) ? { allowed: true, policy } : { allowed: false, policy, message: `access control policy has denied access to id: ${spiffeUrl(call.caller)} operation: ${operation} verb: ${verb}` };
+    this.observe?.(d, call.caller);
+    return d;
   }
 
   private decide(caller: CallerIdentity | undefined, operation: string, verb: string): { action: string; policy: 'global' | 'app' } {

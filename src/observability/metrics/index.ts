@@ -5,6 +5,8 @@ import type { MetricsConfig } from '../../config/observability';
 import { metricsFilter } from '../../mesh/filters/metrics';
 import type { Filter } from '../../mesh/filter';
 import type { Invoker } from '../../core/invoke/types';
+import type { AclObserver } from '../../core/invoke/acl';
+import { aclObserver } from './acl';
 import { type ComponentMetrics, NO_COMPONENT_METRICS, PrometheusComponentMetrics } from './components';
 import { countAppCalls, countReceived, countSent } from './invocation';
 import { HttpLabeler } from './path-label';
@@ -23,6 +25,8 @@ export interface SidecarMetrics {
   received(invoker: Invoker): Invoker;
   /** Wraps the app channel's invocations (daprd's HTTP/gRPC client families). */
   toApp(invoker: Invoker, grpcApp: boolean): Invoker;
+  /** Counts access control decisions (undefined when off). */
+  acl?: AclObserver;
   /** Starts the scrape endpoint (nothing when off). */
   listen(host: string, port: number): Promise<Server | undefined>;
 }
@@ -48,6 +52,7 @@ export function createMetrics(o: { enabled: boolean; appId: string; namespace: s
     sent: (invoker, dst) => countSent(registry, invoker, dst),
     received: (invoker) => countReceived(registry, invoker),
     toApp: (invoker, grpcApp) => countAppCalls(registry, invoker, grpcApp),
+    acl: aclObserver(registry),
     listen: (host, port) => serveMetrics(registry.registry, host, port),
   };
 }

@@ -82,6 +82,14 @@ export class MetricsRegistry {
       resRecv: this.counter('dapr_runtime_service_invocation_res_recv_total', 'The number of responses received via service invocation.', ['app_id', 'src_app_id', 'status', 'type']),
       resRecvLatency: this.histogram('dapr_runtime_service_invocation_res_recv_latency_ms', 'The latency of service invocation response.', ['app_id', 'src_app_id', 'status']),
     };
+    // daprd's access control views: labelled with the caller (its SPIFFE ID's parts), not this app.
+    const acl = ['app_id', 'trustDomain', 'namespace'] as const;
+    this.acl = {
+      appAllowed: this.counter('dapr_runtime_acl_app_policy_action_allowed_total', 'The number of requests allowed by the app specific action specified in the access control policy.', acl),
+      appBlocked: this.counter('dapr_runtime_acl_app_policy_action_blocked_total', 'The number of requests blocked by the app specific action specified in the access control policy.', acl),
+      globalAllowed: this.counter('dapr_runtime_acl_global_policy_action_allowed_total', 'The number of requests allowed by the global action specified in the access control policy.', acl),
+      globalBlocked: this.counter('dapr_runtime_acl_global_policy_action_blocked_total', 'The number of requests blocked by the global action specified in the access control policy.', acl),
+    };
     this.errorCodes = this.counter('dapr_error_code_total', 'Total number of times an error with a specific error code was encountered.', ['app_id', 'error_code', 'category']);
     // Layotto's grpc_metric stream filter (MOSN's grpcmetric), per full method.
     this.layotto = {
@@ -100,6 +108,7 @@ export class MetricsRegistry {
   readonly runtime;
   readonly invocation;
   readonly errorCodes;
+  readonly acl;
   readonly layotto;
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {

@@ -15,6 +15,7 @@ import type { Core } from '../../core';
 import type { MeshProxy } from '../../mesh/proxy';
 import { scoped } from '../../observability/logger';
 import { accessControlOf } from '../access-control';
+import type { AclObserver } from '../../core/invoke/acl';
 import { resolveHttpEndpoints } from '../http-endpoints';
 import type { LoadedComponent } from '../loader';
 import { ManifestError } from '../loader';
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
   core: Core;
   appId: string;
   appProtocol: string;
+  /** Counts access control decisions (the metrics'); kept across reloads. */
+  aclObserver?: AclObserver;
   resiliency: SwappableResiliency;
   meshProxy: () => MeshProxy | undefined;
   /** Counts calls per instance; without it a retired instance closes at once. */
@@ -106,7 +109,7 @@ export class Reconciler {
       this.log.info(`Configuration: secret scopes updated (${next.secrets.scopes.length} stores)`);
     }
     if (!isDeepStrictEqual(old.accessControl, next.accessControl)) {
-      this.deps.core.invoke.setAccessControl(accessControlOf(next.accessControl, this.deps.appProtocol));
+      this.deps.core.invoke.setAccessControl(accessControlOf(next.accessControl, this.deps.appProtocol, this.deps.aclObserver));
       this.log.info(`Configuration: access control updated (default action ${next.accessControl?.defaultAction || '(unset)'}, ${next.accessControl?.policies?.length ?? 0} app policies)`);
     }
   }
