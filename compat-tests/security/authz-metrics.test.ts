@@ -16,36 +16,11 @@ const Z = 'aclm-z';
 const B = 'aclm-b';
 const STARTUP_MS = 60_000;
 
-const dir = mkdtempSync(join(tmpdir(), 'authz-metrics-'));
-const B_CONFIG = join(dir, 'b.yaml');
-writeFileSync(
-  B_CONFIG,
-  `apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata:
-  name: b
-spec:
-  accessControl:
-    defaultAction: deny
-    trustDomain: public
-    policies:
-    - appId: ${X}
-      defaultAction: deny
-      trustDomain: public
-      namespace: default
-      operations:
-      - name: /allowed/*
-        httpVerb: ['POST']
-        action: allow
-    - appId: ${Z}
-      trustDomain: public
-      namespace: default
-      operations:
-      - name: /allowed/*
-        httpVerb: ['POST']
-        action: allow
-`,
-);
+/** A policy letting `appId` POST /allowed/*; its own defaultAction only when given. */
+const policy = (appId: string, defaultAction?: string) =>
+  [`- appId: ${appId}`, ...(defaultAction ? [`  defaultAction: ${defaultAction}`] : []), '  trustDomain: public', '  namespace: default', '  operations:', '  - {name: /allowed/*, httpVerb: [POST], action: allow}'].map((l) => `    ${l}`).join('\n');
+const B_CONFIG = join(mkdtempSync(join(tmpdir(), 'authz-metrics-')), 'b.yaml');
+writeFileSync(B_CONFIG, ['kind: Configuration', 'apiVersion: dapr.io/v1alpha1', 'metadata: {name: b}', 'spec:', '  accessControl:', '    defaultAction: deny', '    trustDomain: public', '    policies:', policy(X, 'deny'), policy(Z)].join('\n'));
 
 /** The value of one sample of `family` whose labels include all of `labels` (0 when absent). */
 function sample(text: string, family: string, labels: Record<string, string>): number {
