@@ -41,6 +41,7 @@ import { traceComponent } from '../observability/tracing/components';
 import { setTracer } from '../core/trace';
 import { mtlsClientOptions } from '../security/mtls';
 import { answerPlainHttp, type ApiTls, grpcServerCredentials, httpsOptions } from '../security/tls';
+import { ApiTlsReloader, type SecureServer } from '../security/reload';
 import { loadTransportSecurity } from '../security/transport';
 import type { MeshProxy } from '../mesh/proxy';
 import { startConfiguredProxy, startXdsProxy } from './mesh-proxy';
@@ -140,18 +141,25 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   const acl = accessControlHooks(core, config.accessControl, flags.appProtocol, scoped(log, 'dapr.acl'), watch.enabled, metrics.acl);
   const grpcProxy = new GrpcProxy({ appId: flags.appId, namespace, app, resiliency, maxMessageBytes: flags.maxBodySize, admit: apiToken ? grpcTokenGuard(apiToken) : undefined, inFlight, authorize: acl.proxy, sidecarTls: security.mtls && ((id, ns) => mtlsClientOptions(security.mtls!, { appId: id, namespace: ns })), log: scoped(log, 'dapr.runtime.grpc.proxy') });
   const servers: { http: FastifyInstance; extraHttp: HttpServer[]; grpc: grpc.Server[] } = { http: buildDaprHttpServer(core, { maxBodySize: flags.maxBodySize, logger: scoped(log, 'dapr.runtime.http'), chain, limits: flags.limits, tls: security.api }), extraHttp: [], grpc: [] };
+  // The API TLS files are re-read when they change: new connections on every API listener get the new certificate.
+  const apiTls = security.api && new ApiTlsReloader(flags.apiTls, security.api, scoped(log, 'dapr.runtime.security'));
+  const apiCredentials = apiTls?.credentials ?? grpcServerCredentials(undefined);
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
     for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort, flags.limits, security.api));
+    if (apiTls) {
+      for (const s of [servers.http.server, ...servers.extraHttp]) apiTls.serve(s as unknown as SecureServer);
+      apiTls.start();
+    }
     log.info(`HTTP server is running on port ${flags.daprHttpPort}`);
     servers.grpc.push(await startGrpc(hosts, flags.daprGrpcPort, flags, { chain, api: 'dapr-grpc' }, (s) => {
       addDaprService(s, core);
       grpcProxy.attach(s, 'app'); // calls for the apps' own gRPC services (dapr-app-id)
-    }, grpcServerCredentials(security.api)));
+    }, apiCredentials));
     log.info(`gRPC server is running on port ${flags.daprGrpcPort}`);
     if (flags.layottoGrpcPort !== 0) {
       // config.json's runtime listener names its own host; layotto.streamFilters are that listener's filters.
-      servers.grpc.push(await startGrpc(layotto?.listener ? [layotto.listener.host] : hosts, flags.layottoGrpcPort, flags, { chain, api: 'layotto-grpc' }, (s) => addLayottoServices(s, core), grpcServerCredentials(security.api)));
+      servers.grpc.push(await startGrpc(layotto?.listener ? [layotto.listener.host] : hosts, flags.layottoGrpcPort, flags, { chain, api: 'layotto-grpc' }, (s) => addLayottoServices(s, core), apiCredentials));
       log.info(`Layotto gRPC server is running on port ${flags.layottoGrpcPort}`);
     }
     internal = await startSidecarToSidecar({
@@ -203,6 +211,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   } catch (e) {
     // A port taken or the like: release everything startup took so far, then report.
     await hotReload?.close();
+    await apiTls?.close();
     await dashboard?.close();
     await functions?.stop(0);
     await meshProxy?.stop(0);
@@ -260,6 +269,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       appWait?.cancel();
       core.metadata.setReady(false);
       await hotReload?.close();
+      await apiTls?.close();
       await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000), meshProxy?.stop(flags.gracefulShutdownSeconds * 1000), functions?.stop(flags.gracefulShutdownSeconds * 1000)]);
       await core.pubsub.subscriber.close();
       await core.inputBindings.close();

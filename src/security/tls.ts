@@ -1,6 +1,6 @@
 // TLS on the public APIs (Dapr HTTP, Dapr gRPC, Layotto gRPC): daprd has no such flags, so these
 // are ours: --api-tls-cert-file/--api-tls-key-file serve TLS, --api-tls-ca-file also requires
-// clients to present a certificate signed by that CA. Read once at startup (no reloading).
+// clients to present a certificate signed by that CA. Checked at startup; reload.ts reads them again on change.
 import type { SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { certificates, checkLeaf, fromFile, privateKey, TlsConfigError } from './pem';
