@@ -41,7 +41,7 @@ import { traceComponent } from '../observability/tracing/components';
 import { setTracer } from '../core/trace';
 import { mtlsClientOptions } from '../security/mtls';
 import { answerPlainHttp, type ApiTls, grpcServerCredentials, httpsOptions } from '../security/tls';
-import { ApiTlsReloader, type SecureServer } from '../security/reload';
+import { ApiTlsReloader, type SecureServer, watchMtls } from '../security/reload';
 import { loadTransportSecurity } from '../security/transport';
 import type { MeshProxy } from '../mesh/proxy';
 import { startConfiguredProxy, startXdsProxy } from './mesh-proxy';
@@ -144,6 +144,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
   // The API TLS files are re-read when they change: new connections on every API listener get the new certificate.
   const apiTls = security.api && new ApiTlsReloader(flags.apiTls, security.api, scoped(log, 'dapr.runtime.security'));
   const apiCredentials = apiTls?.credentials ?? grpcServerCredentials(undefined);
+  const mtlsWatch = security.mtls && watchMtls(security.mtls, { ...flags.mtls, env: process.env }, { appId: flags.appId, namespace }, scoped(log, 'dapr.runtime.security'));
   try {
     await servers.http.listen({ host: hosts[0], port: flags.daprHttpPort });
     for (const host of hosts.slice(1)) servers.extraHttp.push(await listenHttp(servers.http, host, flags.daprHttpPort, flags.limits, security.api));
@@ -212,6 +213,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     // A port taken or the like: release everything startup took so far, then report.
     await hotReload?.close();
     await apiTls?.close();
+    await mtlsWatch?.close();
     await dashboard?.close();
     await functions?.stop(0);
     await meshProxy?.stop(0);
@@ -270,6 +272,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       core.metadata.setReady(false);
       await hotReload?.close();
       await apiTls?.close();
+      await mtlsWatch?.close();
       await Promise.all([closeAll(servers, flags.gracefulShutdownSeconds * 1000), internal.stop(flags.gracefulShutdownSeconds * 1000), meshProxy?.stop(flags.gracefulShutdownSeconds * 1000), functions?.stop(flags.gracefulShutdownSeconds * 1000)]);
       await core.pubsub.subscriber.close();
       await core.inputBindings.close();

@@ -3,11 +3,13 @@
 // The server side requires a client certificate that chains to the bundle and carries a SPIFFE
 // ID (daprd's AuthorizeAny); the client side checks that the callee's SPIFFE ID path is
 // /ns/<namespace>/<app id> of the app it meant to reach, in any trust domain (daprd's
-// GRPCDialOptionMTLSUnknownTrustDomain). Read once at startup: no reloading.
+// GRPCDialOptionMTLSUnknownTrustDomain). replaceMtls swaps the material in place (reload.ts, when the
+// files change): new connections both ways use it, open ones keep theirs.
 import type { X509Certificate } from 'node:crypto';
 import type { SecureClientSessionOptions } from 'node:http2';
 import { TLSSocket, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { ReloadableServerCredentials } from './reloadable-credentials';
 import { certificates, checkLeaf, fromFile, type PemSource, privateKey, TlsConfigError } from './pem';
 import { formatSpiffeId, type SpiffeId, spiffeIdFromSan, spiffeNamespace } from './spiffe';
 
@@ -72,9 +74,21 @@ function checkChain(chain: X509Certificate[], anchors: X509Certificate[], chainS
   throw new TlsConfigError(`${chainSrc.label}: the certificate chain does not lead to a trust anchor in ${anchorsSrc.label} (last issuer: "${last.issuer.replace(/\n/g, ', ')}")`);
 }
 
-/** The internal server: TLS with this sidecar's certificate, client certificates required and checked. */
+const serverContext = (m: Mtls) => ({ ca: m.trustAnchors, cert: m.certChain, key: m.key });
+const replaced = new WeakMap<Mtls, Set<() => void>>();
+
+/** The internal server: TLS with this sidecar's certificate, client certificates required and checked; follows replaceMtls. */
 export function mtlsServerCredentials(m: Mtls): grpc.ServerCredentials {
-  return grpc.ServerCredentials.createSsl(m.trustAnchors, [{ cert_chain: m.certChain, private_key: m.key }], true);
+  const creds = new ReloadableServerCredentials(serverContext(m), true);
+  const listeners = replaced.get(m) ?? replaced.set(m, new Set()).get(m)!;
+  listeners.add(() => creds.replace(serverContext(m)));
+  return creds;
+}
+
+/** Swaps in newly loaded material: the servers' credentials follow, clients read `m` per new connection. */
+export function replaceMtls(m: Mtls, next: Mtls): void {
+  Object.assign(m, next);
+  for (const l of replaced.get(m) ?? []) l();
 }
 
 /** Client session options towards the sidecar of `target` (its SPIFFE path must match). */
