@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeWithOpenssl, type Issued, TestPki } from '../../compat-tests/helpers/certs';
-import { loadMtls } from './mtls';
+import { loadMtls, mtlsClientOptions, replaceMtls } from './mtls';
 import { loadApiTls } from './tls';
 import { loadTransportSecurity } from './transport';
 
@@ -47,6 +47,16 @@ maybe('transport security loading', () => {
   });
 
   describe('mTLS material', () => {
+    it('replaceMtls: options for new connections to other sidecars carry the new set', () => {
+      const load = (w: { chainFile: string; keyFile: string }, r: Issued) => loadMtls({ trustAnchorsFile: r.certFile, certChainFile: w.chainFile, certKeyFile: w.keyFile, env: {} }, { appId: 'a', namespace: '' });
+      const m = load(pki.workload(issuer, 'a'), root);
+      const other = pki.rootAndIssuer();
+      const w2 = pki.workload(other.issuer, 'a');
+      replaceMtls(m, load(w2, other.root));
+      const o = mtlsClientOptions(m, { appId: 'b', namespace: '' });
+      expect([String(o.cert), String(o.ca)]).toEqual([w2.chain, other.root.cert]);
+    });
+
     it('loads bundle, chain and key from files, and reads the identity from the certificate', () => {
       const w = pki.workload(issuer, 'a', { trustDomain: 'example.org', namespace: 'prod' });
       const m = loadMtls({ trustAnchorsFile: root.certFile, certChainFile: w.chainFile, certKeyFile: w.keyFile, env: {} }, { appId: 'a', namespace: 'prod' });
