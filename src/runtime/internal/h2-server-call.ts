@@ -33,8 +33,11 @@ export class CallError extends Error {
 export interface ServeOptions {
   maxMessageBytes: number;
   chain?: FilterChain;
-  /** Runs the call: the leading request and the body stream; rejects with a CallError or any error (INTERNAL). */
-  handle(first: WireRequest, body: Readable, signal: AbortSignal): Promise<InvokeResponse>;
+  /**
+   * Runs the call: the leading request and the body stream (`empty`: the caller's stream ended with
+   * the leading message, no body); rejects with a CallError or any error (INTERNAL).
+   */
+  handle(first: WireRequest, body: Readable, signal: AbortSignal, empty: boolean): Promise<InvokeResponse>;
 }
 
 /** Serves one CallLocalStream on `stream`. */
@@ -79,9 +82,9 @@ export function serveCallLocalStream(stream: ServerHttp2Stream, headers: Incomin
 
   const run = () => {
     readRequest(stream, o.maxMessageBytes, (n) => (bytesIn += n))
-      .then(async ({ first, body }) => {
+      .then(async ({ first, body, empty }) => {
         try {
-          const res = await o.handle(first, body, ac.signal);
+          const res = await o.handle(first, body, ac.signal, empty);
           if (ac.signal.aborted) return res.body.destroy();
           stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
           answered = true;
@@ -121,9 +124,11 @@ function exchangeOf(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Ex
  * Waits for the leading message and returns it with the rest of the stream as the body: payload
  * chunks in sequence (a gap or a second `request` fails the body), paused while the app reads slowly.
  */
-function readRequest(stream: ServerHttp2Stream, max: number, count: (n: number) => void): Promise<{ first: WireRequest; body: Readable }> {
+function readRequest(stream: ServerHttp2Stream, max: number, count: (n: number) => void): Promise<{ first: WireRequest; body: Readable; empty: boolean }> {
   return new Promise((resolve, reject) => {
     let first: WireRequest | undefined;
+    let ended = false;
+    let pushed = false;
     let seq = 0n;
     const body = handedOn(new Readable({ read: () => stream.resume() }));
     const failBody = (e: Error) => (first ? body.destroy(e) : reject(e));
@@ -131,6 +136,7 @@ function readRequest(stream: ServerHttp2Stream, max: number, count: (n: number) 
       if (!p || p.data.length === 0) return;
       if (BigInt(p.seq) !== seq) return body.destroy(new Error(`invalid sequence number received: ${p.seq} (expected: ${seq})`));
       seq++;
+      pushed = true;
       if (!body.push(p.data)) stream.pause();
     };
     stream.on(
@@ -149,7 +155,11 @@ function readRequest(stream: ServerHttp2Stream, max: number, count: (n: number) 
             if (!msg.request?.message) return reject(new CallError(status.INVALID_ARGUMENT, 'parsing InternalInvokeRequest error: request does not contain the required fields in the leading chunk'));
             first = msg.request;
             push(msg.payload);
-            return resolve({ first, body });
+            if (pushed) return resolve({ first, body, empty: false });
+            // No payload with the leading message: a caller with no body (a GET) ended the stream in
+            // the same frame, whose end is read right after. Known empty, the app channel sends no
+            // body (app-channel/http.ts: a stream body kept every call alive through scavenges).
+            return setImmediate(() => resolve({ first: first!, body, empty: ended && !pushed }));
           }
           if (msg.request) return body.destroy(new Error('request metadata found in non-leading chunk'));
           push(msg.payload);
@@ -162,6 +172,7 @@ function readRequest(stream: ServerHttp2Stream, max: number, count: (n: number) 
       }),
     );
     stream.once('end', () => {
+      ended = true;
       if (!first) reject(new CallError(status.INVALID_ARGUMENT, 'parsing InternalInvokeRequest error: empty stream'));
       else if (!body.destroyed) body.push(null);
     });

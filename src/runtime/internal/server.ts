@@ -100,7 +100,7 @@ export class InternalServer {
         caller = id;
       }
       if (headers[':path'] !== CALL_LOCAL_STREAM) return false;
-      serveCallLocalStream(stream, headers, { maxMessageBytes: opts.maxMessageBytes, chain: opts.chain, handle: (first, body, signal) => this.serveStream(first, body, signal, caller) });
+      serveCallLocalStream(stream, headers, { maxMessageBytes: opts.maxMessageBytes, chain: opts.chain, handle: (first, body, signal, empty) => this.serveStream(first, body, signal, caller, empty) });
       return true;
     });
   }
@@ -160,14 +160,16 @@ export class InternalServer {
     }
   }
 
-  private serveStream(first: WireRequest, body: Readable, signal: AbortSignal, caller: CallerIdentity | undefined): Promise<InvokeResponse> {
+  private serveStream(first: WireRequest, body: Readable, signal: AbortSignal, caller: CallerIdentity | undefined, empty = false): Promise<InvokeResponse> {
     let local: Invoker;
     try {
       local = this.invoker();
     } catch (e) {
       return Promise.reject(new CallError(status.INTERNAL, errMessage(e)));
     }
-    return this.appCall(local, withCaller(fromWireRequest(first, this.opts.appId, body), caller), signal).catch((e) => {
+    const req = fromWireRequest(first, this.opts.appId, body);
+    if (empty) req.length = 0;
+    return this.appCall(local, withCaller(req, caller), signal).catch((e) => {
       throw new CallError((e as { grpcCode?: number }).grpcCode ?? status.INTERNAL, errMessage(e));
     });
   }
