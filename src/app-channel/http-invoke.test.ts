@@ -66,6 +66,28 @@ describe('HttpAppChannel.invoke', () => {
     await channel.close();
   });
 
+  it('a body known to be empty goes as none: a GET has no body framing, a POST Content-Length 0; the source is drained', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    handler = async (r, res) => {
+      seen.push(r.headers);
+      await read(r);
+      res.end('ok');
+    };
+    const channel = channelOf();
+    for (const verb of ['GET', 'POST']) {
+      const source = new PassThrough();
+      source.end();
+      const res = await channel.invoke(req({ verb, headers: {}, contentType: '', body: source, length: 0 }));
+      expect(Buffer.concat(await res.body.toArray()).toString()).toBe('ok');
+      expect(source.readableEnded).toBe(true);
+    }
+    expect(seen[0]!['transfer-encoding']).toBeUndefined();
+    expect(seen[0]!['content-length']).toBeUndefined();
+    expect(seen[1]!['transfer-encoding']).toBeUndefined();
+    expect(seen[1]!['content-length']).toBe('0');
+    await channel.close();
+  });
+
   it('non-ASCII and spaces in the method are percent-encoded; an empty content type sends none', async () => {
     let url = '';
     let ct: string | undefined;

@@ -69,6 +69,7 @@ describe('internal server + remote invoker', () => {
     const res = await invoker.invoke(request({ dataTypeUrl: 'type.googleapis.com/x.Y', headers: { 'x-one': ['1'], 'x-two': ['a', 'b'], 'destination-app-id': ['app2'] } }));
     expect(seen).toMatchObject({ appId: 'app2', method: 'orders/1', verb: 'PUT', query: 'a=1&b=2', contentType: 'text/plain', text: 'hello', dataTypeUrl: 'type.googleapis.com/x.Y' });
     expect(seen!.headers).toEqual({ 'x-one': ['1'], 'x-two': ['a', 'b'] }); // destination-app-id is the transport's own
+    expect(seen!.length).toBeUndefined(); // a body came: its length is not known up front
     expect(res).toMatchObject({ status: 201, contentType: 'application/json', headers: { 'x-answer': ['42'], 'set-cookie': ['a=1', 'b=2'] }, trailers: { 'x-t': ['t'] } });
     expect(res.grpc).toBeUndefined();
     expect(await text(res.body)).toBe('{"ok":true}');
@@ -83,6 +84,8 @@ describe('internal server + remote invoker', () => {
     expect(await text(res.body)).toBe('');
     expect(seen[0]!.verb).toBe('POST');
     expect(seen[0]!.text).toBe('');
+    // The caller's stream ended with the leading message: the app channel is told there is no body.
+    expect(seen[0]!.length).toBe(0);
   });
 
   it('streams 5 MB each way intact', async () => {
