@@ -25,13 +25,22 @@ function tryPort(port: number): Promise<number | undefined> {
 }
 
 /**
- * A port free right now, picked at random below Linux's ephemeral range (32768+): a port the
- * kernel hands out for port 0 or for an outgoing connection may be taken again between this probe
- * and the sidecar's bind, by any of the suites running in parallel.
+ * Ports are picked below Linux's ephemeral range (32768+), where the kernel hands out nothing for
+ * port 0 or outgoing connections. Each jest worker owns its own slice of 10000-31999, so two suites
+ * running in parallel never pick the same port between one's probe and its sidecar's bind; inside
+ * a worker a cursor walks the slice, so a port handed out is not handed out again soon.
  */
+const SLICE = 5_500;
+const WORKER = Number(process.env.JEST_WORKER_ID ?? '1');
+const sliceBase = 10_000 + (((Number.isInteger(WORKER) && WORKER > 0 ? WORKER : 1) - 1) % 4) * SLICE;
+// A random start: suites run one after another in a worker, and the last one's sidecars may linger.
+let cursor = Math.floor(Math.random() * SLICE);
+
+/** A port free right now, from this worker's slice. */
 export async function freePort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = await tryPort(10_000 + Math.floor(Math.random() * 22_000));
+  for (let i = 0; i < 200; i++) {
+    cursor = (cursor + 1) % SLICE;
+    const port = await tryPort(sliceBase + cursor);
     if (port) return port;
   }
   const any = await tryPort(0);
