@@ -23,6 +23,7 @@
 //   --skip-build  --out FILE  --profile DIR               (--profile: node --cpu-prof both sidecars into DIR)
 //   --main FILE                                           the sidecar's entry point (default dist/main.js; an
 //                                                         A/B run points it at another build, implies --skip-build)
+//   --node-arg ARG                                        a node option for both sidecars (repeatable; e.g. a V8 GC flag)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -61,6 +62,7 @@ const { values: opt } = parseArgs({
     out: { type: 'string' },
     profile: { type: 'string' },
     main: { type: 'string' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const MAIN = opt.main ? resolve(opt.main) : join(ROOT, 'dist', 'main.js');
@@ -81,7 +83,7 @@ const config = {
 };
 if (!['GET', 'POST'].includes(config.verb)) throw new Error(`--verb ${opt.verb}: GET or POST`);
 const only = opt.only ? new Set(opt.only.split(',')) : undefined;
-const outFile = opt.out ? resolve(opt.out) : only || opt.profile || opt.main ? undefined : join(HERE, 'RESULTS-invoke.md');
+const outFile = opt.out ? resolve(opt.out) : only || opt.profile || opt.main || opt['node-arg'].length ? undefined : join(HERE, 'RESULTS-invoke.md');
 const loadAtStart = os.loadavg()[0];
 
 // One row per path. `cpu` names the two processes sampled over the measured window (runLoad samples
@@ -164,7 +166,7 @@ async function main() {
       '--resources-path', resDir,
       '--log-level', 'warn',
     ];
-    const child = spawnNode([...profileArgs(name), MAIN, ...args], { cwd: ROOT, env: { ...process.env, HOME: home } });
+    const child = spawnNode([...opt['node-arg'], ...profileArgs(name), MAIN, ...args], { cwd: ROOT, env: { ...process.env, HOME: home } });
     children.push(child);
     return { child, http };
   };

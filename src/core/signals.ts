@@ -1,6 +1,7 @@
 // One signal for "any of these aborted", detachable. Node 20's AbortSignal.any keeps every signal it
 // makes reachable from its sources for as long as they live, so composing with a long-lived signal
 // (a policy's NEVER_ABORTED) grows the heap with every call; this one lets go on dispose().
+import { CallSignal } from './call-signal';
 import { NEVER_ABORTED } from './resiliency/errors';
 
 export interface Linked {
@@ -15,7 +16,7 @@ export function anyOf(...signals: AbortSignal[]): Linked {
   // its listeners per call showed on the invocation profile, where policies mostly pass NEVER_ABORTED).
   const live = signals.filter((s) => s !== NEVER_ABORTED);
   if (live.length <= 1) return { signal: live[0] ?? NEVER_ABORTED, dispose: nothing };
-  const ac = new AbortController();
+  const ac = new CallSignal();
   const abort = () => {
     dispose();
     ac.abort();
@@ -25,5 +26,5 @@ export function anyOf(...signals: AbortSignal[]): Linked {
   };
   if (live.some((s) => s.aborted)) ac.abort();
   else for (const s of live) s.addEventListener('abort', abort, { once: true });
-  return { signal: ac.signal, dispose };
+  return { signal: ac, dispose };
 }

@@ -4,6 +4,7 @@
 // `dapr-http-status` header, a non-2xx one as a gRPC error (CodeFromHTTPStatus, with an ErrorInfo
 // holding the HTTP code and the start of the body).
 import * as grpc from '@grpc/grpc-js';
+import { CallSignal } from '../../core/call-signal';
 import type { InvokeCore } from '../../core/invoke';
 import { grpcCodeFromHttp, httpStatusText } from '../../core/invoke/status-codes';
 import { isRuntimeError } from '../../errors/runtime-error';
@@ -26,9 +27,9 @@ interface InvokeResponseMsg {
 const MAX_DETAIL = 63;
 
 async function invokeService(invoke: InvokeCore, call: grpc.ServerUnaryCall<InvokeServiceRequest, InvokeResponseMsg>): Promise<InvokeResponseMsg> {
-  const abort = new AbortController();
+  const abort = new CallSignal();
   call.once('cancelled', () => abort.abort());
-  const res = await invoke.invoke(invokeRequestOf(call.request.id, call.request.message, call.metadata, 'POST'), abort.signal);
+  const res = await invoke.invoke(invokeRequestOf(call.request.id, call.request.message, call.metadata, 'POST'), abort);
   const body = Buffer.concat(await res.body.toArray());
   const answer = { data: { type_url: res.dataTypeUrl ?? '', value: body }, content_type: res.contentType };
   if (res.grpc) {

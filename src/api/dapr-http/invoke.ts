@@ -4,6 +4,7 @@
 // (status, headers, body) streamed back as the target gave it.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core';
+import { CallSignal } from '../../core/call-signal';
 import { RuntimeError } from '../../errors/runtime-error';
 import type { Endpoint, Handler } from './endpoint';
 import { bufferedBody, invokeBody } from './invoke-body';
@@ -24,7 +25,7 @@ export function invokeHandler(core: Core, maxBodySize: number): Handler {
     if (!target) throw new RuntimeError('DIRECT_INVOKE_NO_APP_ID');
     const body = Buffer.isBuffer(req.body) ? bufferedBody(req.body) : invokeBody(req.raw, maxBodySize);
     // The caller hung up: stop the call to the target.
-    const abort = new AbortController();
+    const abort = new CallSignal();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
@@ -33,7 +34,7 @@ export function invokeHandler(core: Core, maxBodySize: number): Handler {
     try {
       res = await core.invoke.invoke(
         { appId: target.appId, method: target.method, verb, query, headers: req.raw.headersDistinct as Record<string, string[]>, contentType: req.headers['content-type'] ?? '', body: body.stream, length: body.length },
-        abort.signal,
+        abort,
       );
     } catch (e) {
       if (body.tooLarge) throw new RuntimeError('BODY_TOO_LARGE', `limit is ${maxBodySize} bytes`);

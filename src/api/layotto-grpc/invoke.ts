@@ -4,6 +4,7 @@
 // headers plus `id: <id>`, a deadline from the `rpc_request_timeout` metadata (ms, default 3000),
 // and any answer but HTTP 200 as UNAVAILABLE "http response code <n>, body: <body>".
 import * as grpc from '@grpc/grpc-js';
+import { CallSignal } from '../../core/call-signal';
 import type { InvokeCore } from '../../core/invoke';
 import { isRuntimeError } from '../../errors/runtime-error';
 import { toLayottoGrpc } from '../../errors/to-grpc';
@@ -42,10 +43,14 @@ function timeoutOf(md: grpc.Metadata): number {
 async function invokeService(invoke: InvokeCore, call: grpc.ServerUnaryCall<LayottoInvokeServiceRequest, LayottoInvokeResponse>): Promise<LayottoInvokeResponse> {
   const { id, message: msg } = call.request;
   const timeoutMs = timeoutOf(call.metadata);
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const cancel = new AbortController();
-  call.once('cancelled', () => cancel.abort());
-  const signal = AbortSignal.any([deadline, cancel.signal]);
+  // One light signal for both the deadline and the caller going away (see core/call-signal).
+  const signal = new CallSignal();
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    signal.abort(new DOMException(`invoke timed out after ${timeoutMs}ms`, 'TimeoutError'));
+  }, timeoutMs);
+  call.once('cancelled', () => signal.abort());
   try {
     const { dataTypeUrl: _layottoIgnoresIt, ...req } = invokeRequestOf(id, msg, call.metadata, 'GET', { id: [id] });
     const res = await invoke.invoke(req, signal);
@@ -56,12 +61,14 @@ async function invokeService(invoke: InvokeCore, call: grpc.ServerUnaryCall<Layo
     call.sendMetadata(metadataOf(headers, { fromHttp: false }));
     return { data: { type_url: '', value: body }, content_type: res.contentType };
   } catch (e) {
-    if (deadline.aborted) throw new InvokeStatus(grpc.status.DEADLINE_EXCEEDED, `invoke timed out after ${timeoutMs}ms`);
+    if (timedOut) throw new InvokeStatus(grpc.status.DEADLINE_EXCEEDED, `invoke timed out after ${timeoutMs}ms`);
     // Layotto reports a failed call as UNAVAILABLE with the cause alone.
     if (isRuntimeError(e) && e.kind === 'DIRECT_INVOKE') throw new InvokeStatus(grpc.status.UNAVAILABLE, String(e.args[1]));
     // The callee's access control said no (Layotto has none of its own): PERMISSION_DENIED, the cause alone.
     if (isRuntimeError(e) && e.kind === 'DIRECT_INVOKE_FORBIDDEN') throw new InvokeStatus(grpc.status.PERMISSION_DENIED, String(e.args[1]));
     throw e;
+  } finally {
+    clearTimeout(deadline);
   }
 }
 

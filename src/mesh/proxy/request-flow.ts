@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { FilterChain } from '../chain';
 import type { Exchange, LocalReply } from '../filter';
-import { CallSignal } from './cluster/signal';
+import { CallSignal } from '../../core/call-signal';
 import type { Cluster } from './cluster/types';
 import type { Downstream } from './downstream';
 import { type HeaderMap, upstreamRequestHeaders } from './headers';

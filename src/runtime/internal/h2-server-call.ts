@@ -5,6 +5,7 @@
 import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
+import { CallSignal } from '../../core/call-signal';
 import type { InvokeResponse } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
 import type { FilterChain } from '../../mesh/chain';
@@ -42,7 +43,7 @@ export interface ServeOptions {
 
 /** Serves one CallLocalStream on `stream`. */
 export function serveCallLocalStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o: ServeOptions): void {
-  const ac = new AbortController();
+  const ac = new CallSignal();
   let answered = false; // response headers sent
   let finished = false; // status sent
   let bytesIn = 0;
@@ -84,18 +85,18 @@ export function serveCallLocalStream(stream: ServerHttp2Stream, headers: Incomin
     readRequest(stream, o.maxMessageBytes, (n) => (bytesIn += n))
       .then(async ({ first, body, empty }) => {
         try {
-          const res = await o.handle(first, body, ac.signal, empty);
-          if (ac.signal.aborted) return res.body.destroy();
+          const res = await o.handle(first, body, ac, empty);
+          if (ac.aborted) return res.body.destroy();
           stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
           answered = true;
-          await writeResponse(stream, res, ac.signal, (n) => (bytesOut += n));
+          await writeResponse(stream, res, ac, (n) => (bytesOut += n));
           finish(status.OK, '');
         } finally {
           body.destroy();
         }
       })
       .catch((e: unknown) => {
-        if (!ac.signal.aborted) finish(e instanceof CallError ? e.code : status.INTERNAL, errMessage(e));
+        if (!ac.aborted) finish(e instanceof CallError ? e.code : status.INTERNAL, errMessage(e));
       });
   };
   if (!ex) return run();

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
+import { CallSignal } from '../../core/call-signal';
 import type { InvokeRequest, InvokeResponse, Invoker } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
 import { filteredServer } from '../../api/grpc/filter-interceptor';
@@ -135,7 +136,7 @@ export class InternalServer {
   }
 
   private async callLocal(call: grpc.ServerUnaryCall<WireRequest, WireResponse>, cb: grpc.sendUnaryData<WireResponse>): Promise<void> {
-    const ac = new AbortController();
+    const ac = new CallSignal();
     // grpc-js also emits 'cancelled' when a call ends normally: abort only unfinished work.
     let finished = false;
     call.on('cancelled', () => finished || ac.abort());
@@ -150,7 +151,7 @@ export class InternalServer {
       const w = call.request;
       if (!w.message) return cb(fail(grpc.status.INVALID_ARGUMENT, 'parsing InternalInvokeRequest error: message is missing'));
       const data = w.message.data?.value ?? Buffer.alloc(0);
-      const res = await this.appCall(local, withCaller(fromWireRequest(w, this.opts.appId, Readable.from(data.length > 0 ? [data] : [])), caller), ac.signal);
+      const res = await this.appCall(local, withCaller(fromWireRequest(w, this.opts.appId, Readable.from(data.length > 0 ? [data] : [])), caller), ac);
       const body = Buffer.concat(await res.body.toArray());
       finished = true;
       cb(null, toWireResponse(res, body));

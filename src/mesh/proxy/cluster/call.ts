@@ -7,7 +7,7 @@ import { BrokenCircuitError, type CircuitBreakerPolicy, CircuitState, type IBack
 import type { Member } from './endpoint';
 import { classifyStatus, type Outcome, toUpstreamError } from './outcome';
 import type { Plan, Plans } from './plan';
-import { CallSignal } from './signal';
+import { CallSignal } from '../../../core/call-signal';
 import {
   type AttemptResult,
   type CallPolicy,

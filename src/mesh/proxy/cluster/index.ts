@@ -6,5 +6,5 @@ import type { ClusterFactory } from './types';
 export const createCluster: ClusterFactory = (config, deps) => new ProxyCluster(config, deps);
 export { checkRefs } from './plan';
 export { RETRY_ON } from './retry';
-export { toAbortSignal } from './signal';
+export { toAbortSignal } from '../../../core/call-signal';
 export * from './types';

@@ -84,7 +84,7 @@ export interface Cluster {
    * Rejects with UpstreamError / NoHealthyUpstreamError / UpstreamTimeoutError / UpstreamOpenCircuitError.
    * `signal` fires on the deadline, a per-try timeout or policy.signal; the attempt must then settle
    * soon (rejecting). It is a light AbortSignal (same fields and 'abort' events; node:http, http2,
-   * net and undici take it): AbortSignal.any and fetch want toAbortSignal(signal) from './signal'.
+   * net and undici take it): AbortSignal.any and fetch want toAbortSignal(signal) from core/call-signal.
    */
   call<T>(attempt: (ep: Endpoint, signal: AbortSignal) => Promise<AttemptResult<T>>, policy: CallPolicy): Promise<T>;
   /**

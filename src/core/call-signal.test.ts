@@ -4,7 +4,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { CallSignal, toAbortSignal } from './signal';
+import { CallSignal, toAbortSignal } from './call-signal';
 
 let h1: http.Server;
 let h2: http2.Http2Server;

@@ -1,9 +1,10 @@
-// The signal call() hands an attempt. Node 20 builds an AbortSignal in several microseconds (an
+// A per-call cancellation signal. Node 20 builds an AbortSignal in several microseconds (an
 // EventTarget whose prototype is swapped afterwards, which leaves it a slow dictionary object), and
-// the proxy would make one for every request only to throw it away unaborted. This one has the
-// same fields and 'abort' events that node:http, http2, net and undici use (they accept any object
-// with `aborted` and addEventListener), for the cost of a small object. Brand-checking APIs
-// (AbortSignal.any, fetch) want a real one: toAbortSignal() links one to it.
+// one made per call survives young-generation GCs with whatever its listeners hold, which lengthens
+// every scavenge of a busy sidecar (the invocation tail). Calls that finish unaborted, nearly all,
+// need neither: this one has the fields and 'abort' events that node:http, http2, net and undici
+// use (they accept any object with `aborted` and addEventListener), for the cost of a small object.
+// Brand-checking APIs (AbortSignal.any, fetch) want a real one: toAbortSignal() links one to it.
 
 type Listener = Parameters<AbortSignal['addEventListener']>[1];
 type ListenerOptions = Parameters<AbortSignal['addEventListener']>[2];
