@@ -72,6 +72,7 @@ const statusOf = (s: string | number | undefined): AppEventStatus => (typeof s =
  * The bidirectional streaming subscription: the first message must be initial_request; the server
  * answers initial_response, then writes event_message per event and waits for the client's
  * event_processed with that id. Cancel/EOF unsubscribes; events not acknowledged are redelivered.
+ * A pub/sub removed by hot reload ends the call with its not-found error.
  */
 export function streamingSubscribeHandler(pubsub: PubSubCore, toStatus: ToStatus, eventMessage: (ev: AppTopicEvent, id: string) => object): grpc.handleBidiStreamingCall<StreamRequest, object> {
   return (call) => {
@@ -112,6 +113,7 @@ export function streamingSubscribeHandler(pubsub: PubSubCore, toStatus: ToStatus
           .subscribeStream(
             { pubsubName: init.pubsub_name, topic: init.topic, metadata: init.metadata ?? {}, rules: [{ match: '', path: '' }], defaultRoute: '', deadLetterTopic: init.dead_letter_topic ?? '' },
             deliver,
+            end, // the sidecar ends it when hot reload removes the pubsub
           )
           .then(
             (stopper) => {

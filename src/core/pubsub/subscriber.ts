@@ -6,13 +6,14 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { AppChannel } from '../../app-channel/types';
 import type { MessageHandler, Subscription } from '../../components/pubsub/types';
-import { errMessage, RuntimeError } from '../../errors/runtime-error';
+import { errMessage } from '../../errors/runtime-error';
 import type { CoreContext } from '../context';
 import { NO_RESILIENCY, type Resiliency } from '../resiliency/types';
 import { BulkBatcher } from './bulk';
 import { type Deliver, RetryError, SubscriptionDelivery } from './delivery';
 import { Router } from './routing';
 import { maySubscribe } from './scopes';
+import { type EndStream, StreamSubscriptions } from './streams';
 import { subscriptionKey, type SubscriptionSpec } from './subscription';
 
 const RETRY_MS = 5000;
@@ -31,14 +32,16 @@ export class Subscriber {
   private programmatic: SubscriptionSpec[] = [];
   private channel?: AppChannel;
   private readonly app = new Map<string, Running>();
-  private readonly streams = new Map<string, Running>();
+  private readonly streams: StreamSubscriptions;
   private closed = false;
 
   constructor(
     private readonly ctx: CoreContext,
     private readonly log: Logger,
     private readonly resiliency: Resiliency = NO_RESILIENCY,
-  ) {}
+  ) {
+    this.streams = new StreamSubscriptions(ctx, log, resiliency);
+  }
 
   /** Subscription resources that apply to this app (scopes already checked by the caller). */
   setDeclarative(specs: SubscriptionSpec[]): void {
@@ -73,10 +76,11 @@ export class Subscriber {
    * Hot reload: the new declarative subscriptions, and the pub/subs whose instance was created,
    * replaced or removed. A subscription that changed, or whose pub/sub did, restarts on the store's
    * current instance; one that is gone ends; the rest go on untouched. Before the app is up only
-   * the list changes (startApp reads it).
+   * the list changes (startApp reads it). Streaming subscriptions move too (they need no app).
    */
   async reload(declarative: SubscriptionSpec[], pubsubs: ReadonlySet<string>): Promise<void> {
     this.declarative = declarative;
+    if (!this.closed) await this.streams.reload(pubsubs);
     const channel = this.channel;
     if (!channel || this.closed) return;
     const next = this.merged();
@@ -113,32 +117,11 @@ export class Subscriber {
 
   /**
    * A streaming subscription (one per pubsub and topic). Validates like daprd/Layotto, resolves
-   * once the broker listens, and returns its stopper.
+   * once the broker listens, and returns its stopper; `end` is called when the sidecar ends it
+   * (its pub/sub removed by hot reload).
    */
-  async subscribeStream(spec: Omit<SubscriptionSpec, 'type'>, deliver: Deliver): Promise<() => Promise<void>> {
-    if (this.ctx.components.count('pubsub') === 0) throw new RuntimeError('PUBSUB_NOT_CONFIGURED');
-    if (!spec.pubsubName) throw new RuntimeError('PUBSUB_EMPTY');
-    const live = this.ctx.components.get('pubsub', spec.pubsubName);
-    if (!live) throw new RuntimeError('PUBSUB_NOT_FOUND', spec.pubsubName);
-    if (!spec.topic) throw new RuntimeError('PUBSUB_TOPIC_EMPTY', spec.pubsubName);
-    if (!maySubscribe(live.meta.properties, this.ctx.appId, spec.topic)) throw new RuntimeError('PUBSUB_STREAM_FORBIDDEN', spec.pubsubName, spec.topic, spec.pubsubName);
-    const key = subscriptionKey(spec.pubsubName, spec.topic);
-    if (this.streams.has(key)) throw new RuntimeError('PUBSUB_STREAM_ALREADY', spec.pubsubName, spec.topic);
-    const full: SubscriptionSpec = { ...spec, type: 'STREAMING' };
-    const running: Running = { spec: full, stopped: false };
-    this.streams.set(key, running);
-    try {
-      const delivery = new SubscriptionDelivery(full, live.instance, new Router(full.rules, full.defaultRoute), this.log, this.resiliency);
-      running.subscription = await live.instance.subscribe({ topic: spec.topic, metadata: spec.metadata }, delivery.handler(deliver));
-    } catch (e) {
-      this.streams.delete(key);
-      throw e instanceof RuntimeError ? e : new RuntimeError('PUBSUB_STREAM', `failed to subscribe to topic ${spec.topic} in pubsub ${spec.pubsubName}: ${errMessage(e)}`);
-    }
-    return async () => {
-      if (this.streams.get(key) !== running) return;
-      this.streams.delete(key);
-      await this.stop(running);
-    };
+  subscribeStream(spec: Omit<SubscriptionSpec, 'type'>, deliver: Deliver, end?: EndStream): Promise<() => Promise<void>> {
+    return this.streams.subscribe(spec, deliver, end);
   }
 
   /** Every subscription, for the metadata API. */
@@ -146,7 +129,7 @@ export class Subscriber {
     const app = [...this.app.values()].map((r) => r.spec);
     const keys = new Set(app.map((s) => subscriptionKey(s.pubsubName, s.topic)));
     const waiting = this.declarative.filter((s) => !keys.has(subscriptionKey(s.pubsubName, s.topic)));
-    return [...app, ...waiting, ...[...this.streams.values()].map((r) => r.spec)];
+    return [...app, ...waiting, ...this.streams.list()];
   }
 
   /**
@@ -157,11 +140,9 @@ export class Subscriber {
   async close(): Promise<void> {
     this.closed = true;
     const app = [...this.app.values()];
-    const streams = [...this.streams.values()];
     this.app.clear();
-    this.streams.clear();
     for (const r of app) this.detach(r);
-    await Promise.all(streams.map((r) => this.stop(r)));
+    await this.streams.close();
   }
 
   /** A delivery for an app subscription, or undefined (logged) when it cannot run. */
