@@ -20,7 +20,7 @@ import { loadConfiguration } from '../config/configuration';
 import { buildResiliency } from '../config/resiliency';
 import { scoped } from '../observability/logger';
 import { componentProbes, passes, startActuator } from '../observability/actuator';
-import { type LoadedComponent, loadResources } from './loader';
+import { type LoadedComponent, type LoadedMeshProxy, type LoadedResiliency, loadResources } from './loader';
 import { ComponentProcessor } from './processor';
 import { declarativeSubscriptions } from './subscriptions';
 import { type SidecarToSidecar, startSidecarToSidecar } from './internal';
@@ -192,6 +192,20 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     xds = flags.xds && (await startXdsProxy(loaded.meshProxies, proxyWiring, flags.xds));
     meshProxy = xds ? xds.proxy : await startConfiguredProxy(loaded.meshProxies, proxyWiring);
     core.metadata.setMeshProxy(meshProxy?.snapshot);
+    // Without xDS (whose proxy always runs), hot reload starts the proxy for the first MeshProxy
+    // resource and stops it after the last; `meshProxy` stays the one reference everything reads.
+    const proxyLifecycle = xds ? {} : {
+      startMeshProxy: async (resources: readonly LoadedMeshProxy[], resiliencies: readonly LoadedResiliency[]) => {
+        meshProxy = await startConfiguredProxy(resources, { ...proxyWiring, resiliencies });
+        core.metadata.setMeshProxy(meshProxy?.snapshot);
+      },
+      stopMeshProxy: async () => {
+        const running = meshProxy;
+        meshProxy = undefined;
+        core.metadata.setMeshProxy(undefined);
+        await running?.stop(flags.gracefulShutdownSeconds * 1000);
+      },
+    };
     // Functions after invocation is wired: their host calls invoke apps, other sidecars and functions.
     const specs = declaredFunctions(loaded.functions, layotto?.faas?.functions ?? [], flags.appId);
     functions = await startFunctions({ flags, core, log, specs, configured: layotto?.faas, createHost: (services) => createFunctionHost(services, { log: scoped(log, 'layotto.faas') }) });
@@ -200,7 +214,7 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
       hotReload = startHotReload(
         { resourcesPaths: flags.resourcesPaths, configFiles: flags.config, layottoFile: layotto?.file },
         { loaded, configuration: config, layotto },
-        { store: components, processor, processorOptions, core, appId: flags.appId, appProtocol: flags.appProtocol, aclObserver: metrics.acl, resiliency, meshProxy: () => meshProxy, inflight, drainMs: flags.gracefulShutdownSeconds * 1000, log },
+        { store: components, processor, processorOptions, core, appId: flags.appId, appProtocol: flags.appProtocol, aclObserver: metrics.acl, resiliency, meshProxy: () => meshProxy, ...proxyLifecycle, inflight, drainMs: flags.gracefulShutdownSeconds * 1000, log },
       );
       await hotReload.ready;
       log.info('hot reload: watching the resources for changes');

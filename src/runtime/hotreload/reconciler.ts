@@ -17,7 +17,7 @@ import { scoped } from '../../observability/logger';
 import { accessControlOf } from '../access-control';
 import type { AclObserver } from '../../core/invoke/acl';
 import { resolveHttpEndpoints } from '../http-endpoints';
-import type { LoadedComponent } from '../loader';
+import type { LoadedComponent, LoadedMeshProxy, LoadedResiliency } from '../loader';
 import { ManifestError } from '../loader';
 import { proxiesFor, updateProxy } from './proxy';
 import { ComponentProcessor, type ProcessorOptions, skipReason } from '../processor';
@@ -39,6 +39,13 @@ export interface ReconcilerDeps {
   aclObserver?: AclObserver;
   resiliency: SwappableResiliency;
   meshProxy: () => MeshProxy | undefined;
+  /**
+   * Starts the proxy for these resources with startup's wiring and makes it the sidecar's; rejects
+   * with nothing left listening. Absent under xDS, whose proxy always runs.
+   */
+  startMeshProxy?: (resources: readonly LoadedMeshProxy[], resiliencies: readonly LoadedResiliency[]) => Promise<void>;
+  /** Forgets the running proxy and stops it; resolves once its requests drained (grace period). */
+  stopMeshProxy?: () => Promise<void>;
   /** Counts calls per instance; without it a retired instance closes at once. */
   inflight?: InFlight;
   /** Longest wait for a retired instance's calls before it is closed anyway. */
@@ -264,10 +271,33 @@ export class Reconciler {
   private async meshProxies(next: Resources): Promise<void> {
     const old = this.current.loaded.meshProxies;
     if (isDeepStrictEqual(manifests(old), manifests(next.loaded.meshProxies))) return;
+    const mine = proxiesFor(next.loaded.meshProxies, this.deps.appId).length;
     const proxy = this.deps.meshProxy();
+    const { startMeshProxy, stopMeshProxy } = this.deps;
     if (!proxy) {
-      if (proxiesFor(next.loaded.meshProxies, this.deps.appId).length > 0) this.log.warn('MeshProxy resources added while no mesh proxy runs: starting the proxy needs a restart');
-      next.loaded.meshProxies = old;
+      if (mine === 0) return;
+      if (!startMeshProxy) {
+        this.log.warn('MeshProxy resources added while no mesh proxy runs: starting the proxy needs a restart');
+        next.loaded.meshProxies = old;
+        return;
+      }
+      try {
+        // The Resiliency policies applied by this reload: route and cluster refs resolve against them.
+        await startMeshProxy(next.loaded.meshProxies, next.loaded.resiliencies);
+        this.log.info(`mesh proxy started (${mine} MeshProxy resources)`);
+      } catch (e) {
+        // Kept as not applied, so the next edit tries again.
+        this.log.error(`hot reload: MeshProxy not applied, the mesh proxy is not started: ${(e as Error).message}`);
+        next.loaded.meshProxies = old;
+      }
+      return;
+    }
+    if (mine === 0 && stopMeshProxy) {
+      // Its listeners close now; shutdown (close()) waits for the requests still draining.
+      const stopped = stopMeshProxy().catch((e: unknown) => this.log.warn(`error stopping the mesh proxy: ${(e as Error).message}`));
+      this.retiring.add(stopped);
+      void stopped.finally(() => this.retiring.delete(stopped));
+      this.log.info('mesh proxy stopped: no MeshProxy resource applies to this app any more');
       return;
     }
     try {
