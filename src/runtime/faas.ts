@@ -1,8 +1,9 @@
 // Wiring for WebAssembly functions: the host services a function reaches (state, pub/sub, locks,
 // sequencer, invocation) built on the core, the functions declared in --resources-path
 // (WasmFunction) and config.json (`Layotto` stream filters), the functions port, the admin API,
-// invocation by function id, and what /v1.0/metadata reports. Everything here is off unless a
-// function is declared or a port flag asks for it, so sidecars without functions open no port.
+// invocation by function id, what /v1.0/metadata reports and, with hot reload on, the watch on the
+// running functions' .wasm files. Everything here is off unless a function is declared or a port
+// flag asks for it, so sidecars without functions open no port.
 import type { Server } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -16,6 +17,7 @@ import { fromManifest } from '../faas/spec';
 import type { FunctionHost, FunctionSpec, HostServices } from '../faas/types';
 import { scoped } from '../observability/logger';
 import type { LoadedFunction } from './loader';
+import { type ModuleWatch, watchModules } from './hotreload/wasm-files';
 
 /** Layotto's default functions port. */
 export const DEFAULT_FAAS_PORT = 2045;
@@ -72,6 +74,8 @@ export interface Functions {
   host: FunctionHost;
   port?: number;
   adminPort?: number;
+  /** After functions were installed, updated or uninstalled (hot reload): the metadata and the watched modules follow. */
+  changed(): Promise<void>;
   /** Stops the listeners (in-flight calls get `graceMs`), then the workers. */
   stop(graceMs: number): Promise<void>;
 }
@@ -118,6 +122,8 @@ export interface FunctionsWiring {
   /** config.json's function listeners, when it has any. */
   configured?: ConfiguredListeners;
   createHost: (services: HostServices) => FunctionHost;
+  /** Hot reload is on: a change to a running function's .wasm file updates the function. */
+  watchModules?: boolean;
 }
 
 /** Installs the declared functions and opens the ports; undefined when functions are not in use. */
@@ -127,8 +133,14 @@ export async function startFunctions(w: FunctionsWiring): Promise<Functions | un
   const log = scoped(w.log, 'layotto.faas');
   const host = w.createHost(hostServices(w.core, log));
   const servers: Server[] = [];
+  const modules: ModuleWatch | undefined = w.watchModules ? watchModules(host, log) : undefined;
   const report = () => w.core.metadata.set('faas.functions', host.list().map((f) => f.id).join(','));
+  const changed = async () => {
+    report();
+    await modules?.sync().catch((e: unknown) => log.warn(`watching the function modules failed: ${(e as Error).message}`));
+  };
   const stop = async (graceMs: number) => {
+    await modules?.close();
     await Promise.all(servers.map((s) => closeServer(s, graceMs)));
     w.core.invoke.setLocalFunctions(undefined);
     await host.close();
@@ -140,9 +152,9 @@ export async function startFunctions(w: FunctionsWiring): Promise<Functions | un
         throw new Error(`function "${spec.id}" (${spec.path}): ${(e as Error).message}`);
       });
     }
-    report();
+    await changed();
     w.core.invoke.setLocalFunctions(functionLookup(host));
-    const out: Functions = { host, stop };
+    const out: Functions = { host, changed, stop };
     if (at.functions.port !== 0) {
       const server = await listen(functionsHandler(host, { maxBodySize: w.flags.maxBodySize }), at.functions.port, at.functions.host);
       servers.push(server);
@@ -151,7 +163,7 @@ export async function startFunctions(w: FunctionsWiring): Promise<Functions | un
     }
     if (at.admin.port !== 0) {
       const onChange = (op: string, id: string) => {
-        report();
+        void changed();
         log.info(`function ${id}: ${op} done through the admin API`);
       };
       const server = await listen(adminHandler(host, { onChange }), at.admin.port, at.admin.host);

@@ -208,13 +208,13 @@ export async function startSidecar(flags: Flags, log: Logger, layotto?: LayottoC
     };
     // Functions after invocation is wired: their host calls invoke apps, other sidecars and functions.
     const specs = declaredFunctions(loaded.functions, layotto?.faas?.functions ?? [], flags.appId);
-    functions = await startFunctions({ flags, core, log, specs, configured: layotto?.faas, createHost: (services) => createFunctionHost(services, { log: scoped(log, 'layotto.faas') }) });
+    functions = await startFunctions({ flags, core, log, specs, configured: layotto?.faas, createHost: (services) => createFunctionHost(services, { log: scoped(log, 'layotto.faas') }), watchModules: watch.enabled });
     if (watch.enabled) {
       const processorOptions = { appId: flags.appId, namespace, log: scoped(log, 'dapr.runtime.processor'), metrics: metrics.components };
       hotReload = startHotReload(
         { resourcesPaths: flags.resourcesPaths, configFiles: flags.config, layottoFile: layotto?.file },
         { loaded, configuration: config, layotto },
-        { store: components, processor, processorOptions, core, appId: flags.appId, appProtocol: flags.appProtocol, aclObserver: metrics.acl, resiliency, meshProxy: () => meshProxy, ...proxyLifecycle, inflight, drainMs: flags.gracefulShutdownSeconds * 1000, log },
+        { store: components, processor, processorOptions, core, appId: flags.appId, appProtocol: flags.appProtocol, aclObserver: metrics.acl, resiliency, meshProxy: () => meshProxy, ...proxyLifecycle, functions: () => functions, inflight, drainMs: flags.gracefulShutdownSeconds * 1000, log },
       );
       await hotReload.ready;
       log.info('hot reload: watching the resources for changes');

@@ -1,7 +1,7 @@
 // Applies a new set of resources to the running sidecar through the same pipeline as startup
 // (ComponentProcessor), in daprd's order: secret stores first (other components' secretKeyRefs
 // resolve through them), then the other components, then what reads them (subscriptions, input
-// bindings, HTTPEndpoints, the mesh proxy). A changed component is built and initialised beside
+// bindings, HTTPEndpoints, the mesh proxy, WebAssembly functions). A changed component is built and initialised beside
 // the old one and swapped in only once its init succeeded; the old instance closes after the calls
 // already holding it finish. Anything that fails is logged with its file and line, and what ran
 // before keeps running. Settings only startup reads are logged as needing a restart.
@@ -19,10 +19,14 @@ import type { AclObserver } from '../../core/invoke/acl';
 import { resolveHttpEndpoints } from '../http-endpoints';
 import type { LoadedComponent, LoadedMeshProxy, LoadedResiliency } from '../loader';
 import { ManifestError } from '../loader';
+import type { LoadedFunction } from '../loader';
+import type { Functions } from '../faas';
+import { fromManifest } from '../../faas/spec';
+import type { FunctionSpec } from '../../faas/types';
 import { proxiesFor, updateProxy } from './proxy';
 import { ComponentProcessor, type ProcessorOptions, skipReason } from '../processor';
 import { declarativeSubscriptions } from '../subscriptions';
-import { diff, keyed } from './differ';
+import { diff, isEmpty, keyed } from './differ';
 import type { InFlight } from './inflight';
 import type { Resources } from './resources';
 import type { SwappableResiliency } from './resiliency';
@@ -46,6 +50,8 @@ export interface ReconcilerDeps {
   startMeshProxy?: (resources: readonly LoadedMeshProxy[], resiliencies: readonly LoadedResiliency[]) => Promise<void>;
   /** Forgets the running proxy and stops it; resolves once its requests drained (grace period). */
   stopMeshProxy?: () => Promise<void>;
+  /** The running functions host; undefined when no function ran at startup (no functions port). */
+  functions?: () => Functions | undefined;
   /** Counts calls per instance; without it a retired instance closes at once. */
   inflight?: InFlight;
   /** Longest wait for a retired instance's calls before it is closed anyway. */
@@ -67,6 +73,12 @@ const kindOf = (c: LoadedComponent): Kind | undefined => (KINDS as readonly stri
 const sameComponent = (a: LoadedComponent, b: LoadedComponent) => isDeepStrictEqual(a.manifest, b.manifest);
 const manifests = (items: readonly { manifest?: unknown }[]) => items.map((i) => i.manifest);
 
+/** A WasmFunction resource as the spec the host runs, and where it was declared. */
+interface DeclaredFunction {
+  spec: FunctionSpec;
+  from: LoadedFunction;
+}
+
 /** What one reload changed, for the caller's log line and for tests. */
 export interface ReloadSummary {
   created: string[];
@@ -79,6 +91,8 @@ export class Reconciler {
   /** The manifest last applied (or attempted: a failed one is not retried until it changes) per component key. */
   private applied: Map<string, LoadedComponent>;
   private readonly retiring = new Set<Promise<void>>();
+  /** The WasmFunction specs last applied (or attempted) per function id. */
+  private declaredFunctions: Map<string, DeclaredFunction>;
   private readonly log: Logger;
 
   constructor(
@@ -86,6 +100,7 @@ export class Reconciler {
     private current: Resources,
   ) {
     this.applied = keyed(current.loaded.components, componentKey).map;
+    this.declaredFunctions = this.functionSpecs(current.loaded.functions);
     this.log = scoped(deps.log, 'dapr.runtime.hotreload');
   }
 
@@ -99,6 +114,7 @@ export class Reconciler {
     const bindings = changed.get('bindings');
     if (bindings) await this.deps.core.inputBindings.reload(bindings);
     await this.meshProxies(next);
+    await this.functions(next);
     this.restartNeeded(next);
     this.current = { ...next, loaded: { ...next.loaded, components: [...this.applied.values()] } };
     return summary;
@@ -309,6 +325,56 @@ export class Reconciler {
     }
   }
 
+  /** WasmFunction resources scoped to this app, by function id, as the specs the host runs. */
+  private functionSpecs(loaded: readonly LoadedFunction[], logDuplicates = false): Map<string, DeclaredFunction> {
+    const mine = loaded.filter((f) => f.manifest.scopes.length === 0 || f.manifest.scopes.includes(this.deps.appId));
+    const { map, duplicates } = keyed(mine, (f) => f.manifest.metadata.name);
+    for (const dup of logDuplicates ? duplicates : []) {
+      const first = map.get(dup.manifest.metadata.name)!;
+      this.log.error(`hot reload: ${dup.file}:${dup.line}: metadata.name: a WasmFunction named "${dup.manifest.metadata.name}" is already defined in ${first.file}:${first.line}; ignored`);
+    }
+    return new Map([...map].map(([id, f]) => [id, { spec: fromManifest(f.manifest, f.file), from: f }]));
+  }
+
+  /**
+   * Applies WasmFunction resources through the running host: a removed one is uninstalled, a
+   * changed one updated (new instances first; if they fail the old keep serving), a new one
+   * installed. Functions no WasmFunction declared (config.json's, the admin API's) are left alone.
+   * As with components, a failed attempt is tried again once its YAML changes.
+   */
+  private async functions(next: Resources): Promise<void> {
+    const specs = this.functionSpecs(next.loaded.functions, true);
+    const d = diff(this.declaredFunctions, specs, (a, b) => isDeepStrictEqual(a.spec, b.spec));
+    if (isEmpty(d)) return;
+    this.declaredFunctions = specs;
+    const functions = this.deps.functions?.();
+    if (!functions) {
+      if (specs.size > 0) this.log.warn('WasmFunction resources changed while no function runs (no functions port): starting the functions host needs a restart');
+      return;
+    }
+    const { host } = functions;
+    const attempt = async (id: string, what: 'installed' | 'updated' | 'removed', f: LoadedFunction, op: () => Promise<void>) => {
+      try {
+        await op();
+        this.log.info({ function: id }, `function ${id} ${what} (WasmFunction in ${f.file})`);
+      } catch (e) {
+        this.log.error({ function: id }, `hot reload: function ${id} in ${f.file}:${f.line} not ${what}${what === 'installed' ? '' : ', the running one keeps serving'}: ${(e as Error).message}`);
+      }
+    };
+    for (const { spec, from } of d.deleted) if (host.has(spec.id)) await attempt(spec.id, 'removed', from, () => host.uninstall(spec.id));
+    for (const { next: n } of d.updated) {
+      // The whole spec: a limit or config key the YAML dropped must not survive from the old one.
+      const whole: FunctionSpec = { ...n.spec, limits: n.spec.limits ?? {}, config: n.spec.config ?? {} };
+      // Not running: its install failed before.
+      await attempt(n.spec.id, host.has(n.spec.id) ? 'updated' : 'installed', n.from, () => (host.has(n.spec.id) ? host.update(whole) : host.install(n.spec)));
+    }
+    for (const { spec, from } of d.created) {
+      if (host.has(spec.id)) this.log.error({ function: spec.id }, `hot reload: function ${spec.id} in ${from.file}:${from.line} not installed: a function with this id already runs (from config.json or the admin API)`);
+      else await attempt(spec.id, 'installed', from, () => host.install(spec));
+    }
+    await functions.changed();
+  }
+
   private restartNeeded(next: Resources): void {
     const old = this.current.configuration;
     for (const field of RESTART_FIELDS) {
@@ -322,9 +388,9 @@ export class Reconciler {
         if (!isDeepStrictEqual(was[key], now[key])) this.log.warn(`${now.file}: the runtime ${key === 'streamFilters' ? 'stream_filters' : key} changed: read at startup only; the change needs a restart`);
       }
     }
-    // The functions list and whatever other kinds the loader reads that nothing here applies.
+    // Whatever other kinds the loader reads that nothing here applies.
     for (const [list, items] of Object.entries(next.loaded) as [string, { manifest?: unknown }[]][]) {
-      if (['components', 'subscriptions', 'resiliencies', 'httpEndpoints', 'meshProxies', 'ignored'].includes(list)) continue;
+      if (['components', 'subscriptions', 'resiliencies', 'httpEndpoints', 'meshProxies', 'functions', 'ignored'].includes(list)) continue;
       const before = (this.current.loaded as unknown as Record<string, { manifest?: unknown }[]>)[list] ?? [];
       if (!isDeepStrictEqual(manifests(before), manifests(items))) this.log.warn(`resources of the ${list} list changed: they are read at startup only; the change needs a restart`);
     }
