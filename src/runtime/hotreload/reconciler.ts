@@ -19,14 +19,12 @@ import type { AclObserver } from '../../core/invoke/acl';
 import { resolveHttpEndpoints } from '../http-endpoints';
 import type { LoadedComponent, LoadedMeshProxy, LoadedResiliency } from '../loader';
 import { ManifestError } from '../loader';
-import type { LoadedFunction } from '../loader';
-import type { Functions } from '../faas';
-import { fromManifest } from '../../faas/spec';
-import type { FunctionSpec } from '../../faas/types';
+import { FunctionReconciler } from './functions';
 import { proxiesFor, updateProxy } from './proxy';
+import type { Functions } from '../faas';
 import { ComponentProcessor, type ProcessorOptions, skipReason } from '../processor';
 import { declarativeSubscriptions } from '../subscriptions';
-import { diff, isEmpty, keyed } from './differ';
+import { diff, keyed } from './differ';
 import type { InFlight } from './inflight';
 import type { Resources } from './resources';
 import type { SwappableResiliency } from './resiliency';
@@ -74,10 +72,6 @@ const sameComponent = (a: LoadedComponent, b: LoadedComponent) => isDeepStrictEq
 const manifests = (items: readonly { manifest?: unknown }[]) => items.map((i) => i.manifest);
 
 /** A WasmFunction resource as the spec the host runs, and where it was declared. */
-interface DeclaredFunction {
-  spec: FunctionSpec;
-  from: LoadedFunction;
-}
 
 /** What one reload changed, for the caller's log line and for tests. */
 export interface ReloadSummary {
@@ -91,8 +85,7 @@ export class Reconciler {
   /** The manifest last applied (or attempted: a failed one is not retried until it changes) per component key. */
   private applied: Map<string, LoadedComponent>;
   private readonly retiring = new Set<Promise<void>>();
-  /** The WasmFunction specs last applied (or attempted) per function id. */
-  private declaredFunctions: Map<string, DeclaredFunction>;
+  private readonly functions: FunctionReconciler;
   private readonly log: Logger;
 
   constructor(
@@ -100,8 +93,8 @@ export class Reconciler {
     private current: Resources,
   ) {
     this.applied = keyed(current.loaded.components, componentKey).map;
-    this.declaredFunctions = this.functionSpecs(current.loaded.functions);
     this.log = scoped(deps.log, 'dapr.runtime.hotreload');
+    this.functions = new FunctionReconciler(deps.appId, this.log, current.loaded.functions);
   }
 
   async reconcile(next: Resources): Promise<ReloadSummary> {
@@ -114,7 +107,7 @@ export class Reconciler {
     const bindings = changed.get('bindings');
     if (bindings) await this.deps.core.inputBindings.reload(bindings);
     await this.meshProxies(next);
-    await this.functions(next);
+    await this.functions.apply(next.loaded.functions, this.deps.functions?.());
     this.restartNeeded(next);
     this.current = { ...next, loaded: { ...next.loaded, components: [...this.applied.values()] } };
     return summary;
@@ -323,56 +316,6 @@ export class Reconciler {
       this.log.error(`hot reload: MeshProxy not applied, the running routes stay: ${(e as Error).message}`);
       next.loaded.meshProxies = old;
     }
-  }
-
-  /** WasmFunction resources scoped to this app, by function id, as the specs the host runs. */
-  private functionSpecs(loaded: readonly LoadedFunction[], logDuplicates = false): Map<string, DeclaredFunction> {
-    const mine = loaded.filter((f) => f.manifest.scopes.length === 0 || f.manifest.scopes.includes(this.deps.appId));
-    const { map, duplicates } = keyed(mine, (f) => f.manifest.metadata.name);
-    for (const dup of logDuplicates ? duplicates : []) {
-      const first = map.get(dup.manifest.metadata.name)!;
-      this.log.error(`hot reload: ${dup.file}:${dup.line}: metadata.name: a WasmFunction named "${dup.manifest.metadata.name}" is already defined in ${first.file}:${first.line}; ignored`);
-    }
-    return new Map([...map].map(([id, f]) => [id, { spec: fromManifest(f.manifest, f.file), from: f }]));
-  }
-
-  /**
-   * Applies WasmFunction resources through the running host: a removed one is uninstalled, a
-   * changed one updated (new instances first; if they fail the old keep serving), a new one
-   * installed. Functions no WasmFunction declared (config.json's, the admin API's) are left alone.
-   * As with components, a failed attempt is tried again once its YAML changes.
-   */
-  private async functions(next: Resources): Promise<void> {
-    const specs = this.functionSpecs(next.loaded.functions, true);
-    const d = diff(this.declaredFunctions, specs, (a, b) => isDeepStrictEqual(a.spec, b.spec));
-    if (isEmpty(d)) return;
-    this.declaredFunctions = specs;
-    const functions = this.deps.functions?.();
-    if (!functions) {
-      if (specs.size > 0) this.log.warn('WasmFunction resources changed while no function runs (no functions port): starting the functions host needs a restart');
-      return;
-    }
-    const { host } = functions;
-    const attempt = async (id: string, what: 'installed' | 'updated' | 'removed', f: LoadedFunction, op: () => Promise<void>) => {
-      try {
-        await op();
-        this.log.info({ function: id }, `function ${id} ${what} (WasmFunction in ${f.file})`);
-      } catch (e) {
-        this.log.error({ function: id }, `hot reload: function ${id} in ${f.file}:${f.line} not ${what}${what === 'installed' ? '' : ', the running one keeps serving'}: ${(e as Error).message}`);
-      }
-    };
-    for (const { spec, from } of d.deleted) if (host.has(spec.id)) await attempt(spec.id, 'removed', from, () => host.uninstall(spec.id));
-    for (const { next: n } of d.updated) {
-      // The whole spec: a limit or config key the YAML dropped must not survive from the old one.
-      const whole: FunctionSpec = { ...n.spec, limits: n.spec.limits ?? {}, config: n.spec.config ?? {} };
-      // Not running: its install failed before.
-      await attempt(n.spec.id, host.has(n.spec.id) ? 'updated' : 'installed', n.from, () => (host.has(n.spec.id) ? host.update(whole) : host.install(n.spec)));
-    }
-    for (const { spec, from } of d.created) {
-      if (host.has(spec.id)) this.log.error({ function: spec.id }, `hot reload: function ${spec.id} in ${from.file}:${from.line} not installed: a function with this id already runs (from config.json or the admin API)`);
-      else await attempt(spec.id, 'installed', from, () => host.install(spec));
-    }
-    await functions.changed();
   }
 
   private restartNeeded(next: Resources): void {
