@@ -24,6 +24,8 @@
 //   --only direct,nginx,proxy,proxy-filters,proxy-semi,floor   (a subset; no results file unless --out)
 //   --pin            upstream + generator on CPU 0, nginx proxy + sidecar on CPU 1 (taskset)
 //   --skip-build  --out FILE  --profile DIR   (--profile: node --cpu-prof the sidecars and the floor into DIR)
+//   --main FILE   the sidecar's entry point instead of dist/main.js (another build, or a wrapper)
+//   --node-arg ARG   a node option for the sidecars (repeatable; e.g. a V8 GC flag)
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -60,8 +62,11 @@ const { values: opt } = parseArgs({
     'skip-build': { type: 'boolean', default: false },
     out: { type: 'string' },
     profile: { type: 'string' },
+    main: { type: 'string' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
+const MAIN = opt.main ? resolve(opt.main) : join(ROOT, 'dist', 'main.js');
 const config = {
   rounds: Number(opt.rounds),
   connections: Number(opt.connections),
@@ -84,7 +89,7 @@ const TARGETS = [
 ];
 const only = opt.only ? new Set(opt.only.split(',')) : undefined;
 const targets = TARGETS.filter((t) => !only || only.has(t.id));
-const outFile = opt.out ? resolve(opt.out) : only || opt.profile ? undefined : join(HERE, 'RESULTS-proxy.md');
+const outFile = opt.out ? resolve(opt.out) : only || opt.profile || opt.main || opt['node-arg'].length ? undefined : join(HERE, 'RESULTS-proxy.md');
 const loadAtStart = os.loadavg()[0];
 
 const log = (msg) => process.stderr.write(`[bench:proxy] ${msg}\n`);
@@ -219,9 +224,10 @@ async function main() {
     const profileArgs = opt.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(opt.profile), '--cpu-prof-name', `proxy-${name}.cpuprofile`] : [];
     const child = spawnNode(
       [
+        ...opt['node-arg'],
         ...nodeFlags,
         ...profileArgs,
-        join(ROOT, 'dist', 'main.js'),
+        MAIN,
         '--app-id', `bench-proxy-${name}`,
         '--dapr-http-port', String(httpPort),
         '--dapr-grpc-port', String(grpcPort),

@@ -43,6 +43,11 @@ function metadataIn(md: Record<string, { values?: string[] }> | undefined): Wire
 const anyIn = (a: { type_url?: string; value?: Uint8Array } | null | undefined) => (a ? { type_url: a.type_url ?? '', value: asBuffer(a.value) } : null);
 
 export function encodeRequestStream(m: RequestStream): Buffer {
+  return frame(encodeRequestMessage(m));
+}
+
+/** The message's bytes without the gRPC prefix (the multiplexed calls add their own). */
+export function encodeRequestMessage(m: RequestStream): Uint8Array {
   const r = m.request;
   const msg: Record<string, unknown> = {};
   if (r) {
@@ -54,7 +59,7 @@ export function encodeRequestStream(m: RequestStream): Buffer {
     };
   }
   if (m.payload) msg.payload = payloadOut(m.payload);
-  return frame(RequestType.encode(msg).finish());
+  return RequestType.encode(msg).finish();
 }
 
 export function decodeRequestStream(b: Buffer): { request: WireRequest | null; payload: WirePayload | null } {
@@ -80,10 +85,15 @@ export function decodeRequestStream(b: Buffer): { request: WireRequest | null; p
 }
 
 export function encodeResponseStream(m: ResponseStream): Buffer {
+  return frame(encodeResponseMessage(m));
+}
+
+/** The message's bytes without the gRPC prefix. */
+export function encodeResponseMessage(m: ResponseStream): Uint8Array {
   const msg: Record<string, unknown> = {};
   if (m.response) msg.response = m.response;
   if (m.payload) msg.payload = payloadOut(m.payload);
-  return frame(ResponseType.encode(msg).finish());
+  return ResponseType.encode(msg).finish();
 }
 
 export function decodeResponseStream(b: Buffer): { response: WireResponse | null; payload: WirePayload | null } {

@@ -7,6 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { rstStatus } from '../../api/grpc-proxy/status';
 import { tlsFailure } from '../../security/mtls';
 import { decodeGrpcMessage, messageReader } from './grpc-frames';
+import { MuxClient } from './mux-client';
 import { TransportError } from './wire';
 
 export interface ChannelOptions {
@@ -31,6 +32,11 @@ export class H2Channel {
   private session?: Promise<ClientHttp2Session>;
   /** The session once connected (calls on it skip the promise and abort wiring of ready()). */
   private connected?: ClientHttp2Session;
+  /** The multiplexed calls' stream on the connected session (mux-client.ts). */
+  private muxClient?: MuxClient;
+  /** Streams lost (not refused) so far; a callee that keeps dropping them is not offered more. */
+  private muxLosses = 0;
+  private muxOff = false;
 
   constructor(
     readonly address: string,
@@ -71,7 +77,34 @@ export class H2Channel {
     return stream;
   }
 
+  /**
+   * The multiplexed stream when it is open on the connected session and the callee accepted it;
+   * otherwise undefined (the call goes over its own stream) and, on a live session, one is opened.
+   */
+  mux(): MuxClient | undefined {
+    const session = this.connected;
+    if (this.muxOff || !session || session.closed || session.destroyed) return undefined;
+    let m = this.muxClient;
+    if (m && (m.closed || m.session !== session)) {
+      if (m.refused) this.muxOff = true;
+      else if (m.session === session && ++this.muxLosses >= 3) this.muxOff = true;
+      m.finish();
+      m = this.muxClient = undefined;
+      if (this.muxOff) return undefined;
+    }
+    if (!m) {
+      try {
+        m = this.muxClient = new MuxClient(session, this.opts.maxMessageBytes + 5);
+      } catch {
+        return undefined; // the session cannot take a stream now; the call's own attempt says why
+      }
+    }
+    return m.ready ? m : undefined;
+  }
+
   close(): void {
+    this.muxClient?.finish();
+    this.muxClient = undefined;
     const s = this.session;
     this.session = undefined;
     this.connected = undefined;
@@ -107,6 +140,10 @@ export class H2Channel {
 
   private drop(session: ClientHttp2Session): void {
     if (this.connected === session) this.connected = undefined;
+    if (this.muxClient?.session === session) {
+      this.muxClient.finish(); // calls in flight on it finish; new ones wait for the next session
+      this.muxClient = undefined;
+    }
     const current = this.session;
     void current?.then((s) => {
       if (s === session && this.session === current) this.session = undefined;

@@ -14,6 +14,8 @@ import type { NameResolver, ResolveRequest } from '../../components/nameresoluti
 import { SERVICE_INVOCATION } from './protos';
 import { H2Channel } from './h2-channel';
 import { decodeResponseStream, encodeRequestStream } from './codec';
+import { exchangeMux } from './mux-call';
+import { muxable } from './mux-frames';
 import { type Mtls, mtlsClientOptions } from '../../security/mtls';
 import { traceMetadata } from './trace-metadata';
 import { CHUNK_BYTES, fromWireResponse, handedOn, pieces, toWireRequest, TransportError, type WirePayload, type WireRequest, type WireResponse } from './wire';
@@ -79,7 +81,8 @@ export class RemoteInvoker {
   private async call(target: ResolveRequest, to: ResolvedAddress, req: InvokeRequest, signal?: AbortSignal): Promise<InvokeResponse> {
     const address = joinHostPort(to.host, to.port);
     const key = this.opts.mtls ? `${address}|${target.namespace}/${target.id}` : address;
-    const res = exchange(this.channel(key, address, target), req, signal);
+    const channel = this.channel(key, address, target);
+    const res = muxable(req.length) && channel.mux() ? exchangeMux(channel, req, signal, (r) => exchange(channel, r, signal)) : exchange(channel, req, signal);
     res.catch((e) => {
       if (e instanceof TransportError && e.code === status.UNAVAILABLE) this.teardown(target, to, key);
     });

@@ -13,7 +13,9 @@ import { filteredServer } from '../../api/grpc/filter-interceptor';
 import type { FilterChain } from '../../mesh/chain';
 import { serviceInvocationDefinition } from './protos';
 import { fromWireRequest, toWireResponse, type WireRequest, type WireResponse } from './wire';
-import { CALL_LOCAL_STREAM, CallError, serveCallLocalStream } from './h2-server-call';
+import { CALL_LOCAL_STREAM, CallError, serveCallLocalStream, type ServeOptions } from './h2-server-call';
+import { MUX_PATH } from './mux-frames';
+import { type MuxStream, serveMux } from './mux-server';
 import { divertUnknownMethods } from '../../api/grpc-proxy/grpc-js-hook';
 import { trailersOnly } from '../../api/grpc-proxy/status';
 import { status } from '@grpc/grpc-js';
@@ -68,6 +70,8 @@ function portFree(host: string, port: number): Promise<boolean> {
 
 export class InternalServer {
   private readonly server: grpc.Server;
+  /** Open multiplexed-call streams, ended on stop once their calls are done. */
+  private readonly muxes = new Set<MuxStream>();
   /** The port bound (known after start). */
   port = 0;
   readonly host: string;
@@ -100,8 +104,15 @@ export class InternalServer {
         }
         caller = id;
       }
-      if (headers[':path'] !== CALL_LOCAL_STREAM) return false;
-      serveCallLocalStream(stream, headers, { maxMessageBytes: opts.maxMessageBytes, chain: opts.chain, handle: (first, body, signal, empty) => this.serveStream(first, body, signal, caller, empty) });
+      const path = headers[':path'];
+      if (path !== CALL_LOCAL_STREAM && path !== MUX_PATH) return false;
+      const serve: ServeOptions = { maxMessageBytes: opts.maxMessageBytes, chain: opts.chain, handle: (first, body, signal, empty) => this.serveStream(first, body, signal, caller, empty) };
+      if (path === CALL_LOCAL_STREAM) serveCallLocalStream(stream, headers, serve);
+      else {
+        const mux = serveMux(stream, serve);
+        this.muxes.add(mux);
+        stream.once('close', () => this.muxes.delete(mux));
+      }
       return true;
     });
   }
@@ -125,6 +136,7 @@ export class InternalServer {
   /** Stops taking calls; in-flight ones get graceMs before they are cut. */
   async stop(graceMs: number): Promise<void> {
     const force = setTimeout(() => this.server.forceShutdown(), graceMs);
+    for (const m of this.muxes) m.drain(); // long-lived: ended once their calls are done, or the session would stay open
     await new Promise<void>((r) => this.server.tryShutdown(() => r()));
     clearTimeout(force);
   }
