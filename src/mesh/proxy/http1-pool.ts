@@ -93,7 +93,8 @@ class Exchange implements ResponseSink, UpstreamResponse {
   /** Body bytes read with the head, before the attempt resolves. */
   private early: Buffer[] | undefined;
   private trailerMap: ResponseHeaders | undefined;
-  private onAbort?: () => void;
+  /** Listening to the signal (this object is the listener: handleEvent, no closure per request). */
+  private listening = false;
 
   constructor(
     readonly conn: Conn,
@@ -107,8 +108,8 @@ class Exchange implements ResponseSink, UpstreamResponse {
 
   start(): void {
     if (this.signal.aborted) return this.fail(this.signal.reason as Error);
-    this.onAbort = () => this.fail(this.signal.reason as Error);
-    this.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.listening = true;
+    this.signal.addEventListener('abort', this, { once: true });
     try {
       this.write();
     } catch (e) {
@@ -243,7 +244,12 @@ class Exchange implements ResponseSink, UpstreamResponse {
 
   private settle(): void {
     this.settled = true;
-    if (this.onAbort) this.signal.removeEventListener('abort', this.onAbort);
+    if (this.listening) this.signal.removeEventListener('abort', this);
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.fail(this.signal.reason as Error);
   }
 }
 
