@@ -48,7 +48,7 @@ export function serveCallLocalStream(stream: ServerHttp2Stream, headers: Incomin
   let finished = false; // status sent
   let bytesIn = 0;
   let bytesOut = 0;
-  const ex: Exchange | undefined = o.chain && !o.chain.isEmpty('internal') ? exchangeOf(stream, headers) : undefined;
+  const ex: Exchange | undefined = o.chain && !o.chain.isEmpty('internal') ? callLocalExchange(headers, stream.session?.socket?.remoteAddress ?? '') : undefined;
 
   const finish = (code: number, details: string) => {
     if (finished) return;
@@ -100,13 +100,11 @@ export function serveCallLocalStream(stream: ServerHttp2Stream, headers: Incomin
       });
   };
   if (!ex) return run();
-  o.chain!.request(ex).then(
-    (verdict) => (verdict ? finish(verdict.grpc.code, verdict.grpc.details) : ex.run ? ex.run(run) : run()),
-    (e: unknown) => finish(status.INTERNAL, `filter failed: ${errMessage(e)}`),
-  );
+  throughChain(o.chain!, ex, run, finish);
 }
 
-function exchangeOf(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Exchange {
+/** What the internal API's filters see of one call (CallLocalStream, or one multiplexed call). */
+export function callLocalExchange(headers: IncomingHttpHeaders, remoteAddress: string): Exchange {
   return {
     api: 'internal',
     protocol: 'grpc',
@@ -114,11 +112,19 @@ function exchangeOf(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Ex
     route: CALL_LOCAL_STREAM,
     path: CALL_LOCAL_STREAM,
     headers,
-    remoteAddress: stream.session?.socket?.remoteAddress ?? '',
+    remoteAddress,
     streaming: true,
     startNs: process.hrtime.bigint(),
     attrs: new Map(),
   };
+}
+
+/** Runs a call through the filters: a verdict or a failed filter ends it with `finish`, else `run` runs. */
+export function throughChain(chain: FilterChain, ex: Exchange, run: () => void, finish: (code: number, details: string) => void): void {
+  chain.request(ex).then(
+    (verdict) => (verdict ? finish(verdict.grpc.code, verdict.grpc.details) : ex.run ? ex.run(run) : run()),
+    (e: unknown) => finish(status.INTERNAL, `filter failed: ${errMessage(e)}`),
+  );
 }
 
 /**

@@ -11,7 +11,7 @@ import { errMessage } from '../../errors/runtime-error';
 import type { Exchange } from '../../mesh/filter';
 import { messageReader } from './grpc-frames';
 import { decodeRequestStream, encodeResponseMessage } from './codec';
-import { CALL_LOCAL_STREAM, CallError, type ServeOptions } from './h2-server-call';
+import { CallError, callLocalExchange, type ServeOptions, throughChain } from './h2-server-call';
 import { CALL, CANCEL, CREDIT, DATA, END, HEAD, HEAD_END, muxFail, muxFrame, muxParse, REFUSED, WINDOW } from './mux-frames';
 import { traceMetadata } from './trace-metadata';
 import { CHUNK_BYTES, fromMetadata, handedOn, pieces, toWireResponse, type WireRequest } from './wire';
@@ -210,11 +210,7 @@ export function serveMux(stream: ServerHttp2Stream, o: ServeOptions): MuxStream 
     }
 
     if (!ex) return run();
-    const filtered = ex;
-    o.chain!.request(filtered).then(
-      (verdict) => (verdict ? finish(verdict.grpc.code, verdict.grpc.details) : filtered.run ? filtered.run(run) : run()),
-      (e: unknown) => finish(status.INTERNAL, `filter failed: ${errMessage(e)}`),
-    );
+    throughChain(o.chain!, ex, run, finish);
   }
 
   return {
@@ -231,17 +227,5 @@ function exchangeOf(w: WireRequest, remoteAddress: string, requestBytes: number)
   const headers: IncomingHttpHeaders = {};
   for (const k in md) headers[k] = md[k]!.join(',');
   Object.assign(headers, traceMetadata(md));
-  return {
-    api: 'internal',
-    protocol: 'grpc',
-    verb: 'POST',
-    route: CALL_LOCAL_STREAM,
-    path: CALL_LOCAL_STREAM,
-    headers,
-    remoteAddress,
-    streaming: true,
-    startNs: process.hrtime.bigint(),
-    requestBytes,
-    attrs: new Map(),
-  };
+  return Object.assign(callLocalExchange(headers, remoteAddress), { requestBytes });
 }

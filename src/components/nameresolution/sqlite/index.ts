@@ -51,8 +51,6 @@ function sameHostAddress(listen: string | undefined): string {
 
 /** How long a read of the registry answers resolves; a sidecar that started within it is found after it. */
 const CACHE_MS = 1000;
-/** How often a resolve checks whether the file changed. */
-const VERSION_MS = 50;
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
@@ -90,8 +88,6 @@ export class SqliteResolver implements NameResolver {
    */
   private readonly cache = new Map<string, { rows: HostRow[]; until: number; version: number }>();
   private dataVersion?: ReturnType<Database['prepare']>;
-  private version = 0;
-  private versionUntil = 0;
   /** The file in use (for logs and tests). */
   path = '';
 
@@ -130,13 +126,7 @@ export class SqliteResolver implements NameResolver {
     const now = Date.now();
     const db = this.db;
     if (!db) throw new Error('name resolver sqlite is not initialized');
-    // Another sidecar's write to the file bumps data_version: a cached answer is then read again.
-    // Asked at most every VERSION_MS (one query per call was ~4% of a calling sidecar's CPU).
-    if (now >= this.versionUntil) {
-      this.version = (this.dataVersion ??= db.prepare('PRAGMA data_version').pluck()).get() as number;
-      this.versionUntil = now + VERSION_MS;
-    }
-    const version = this.version;
+    const version = (this.dataVersion ??= db.prepare('PRAGMA data_version').pluck()).get() as number;
     let hit = this.cache.get(key);
     if (!hit || hit.until <= now || hit.version !== version) {
       hit = { rows: this.liveRows(db, req), until: now + CACHE_MS, version };
@@ -174,7 +164,6 @@ export class SqliteResolver implements NameResolver {
     this.db = undefined;
     this.lookup = undefined;
     this.dataVersion = undefined;
-    this.versionUntil = 0;
     this.cache.clear();
     if (!db) return;
     try {
