@@ -24,9 +24,18 @@ export function exchangeMux(channel: H2Channel, req: InvokeRequest, signal: Abor
   // Events, not for-await/toArray: an async iterator per call showed on the profile.
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const onAbort = () => reject(canceled()); // a body that stalls must not outlive the call's deadline
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     req.body.on('data', (c: Buffer | string) => chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
-    req.body.once('error', (e) => reject(new TransportError(status.CANCELLED, `error sending the request body: ${errMessage(e)}`)));
-    req.body.once('end', () => resolve(Buffer.concat(chunks)));
+    req.body.once('error', (e) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new TransportError(status.CANCELLED, `error sending the request body: ${errMessage(e)}`));
+    });
+    req.body.once('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(Buffer.concat(chunks));
+    });
   }).then((data) => start(channel, req, data, signal, fallback));
 }
 

@@ -41,6 +41,8 @@ export function serveMux(stream: ServerHttp2Stream, o: ServeOptions): MuxStream 
   const drainWaiters = new Set<() => void>();
   const remoteAddress = stream.session?.socket?.remoteAddress ?? '';
 
+  const noop: MuxStream = { drain: () => undefined };
+  if (stream.destroyed || stream.closed) return noop; // the caller reset it already
   stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
   stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
   const endIfIdle = () => {
