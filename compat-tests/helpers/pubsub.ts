@@ -8,7 +8,7 @@ import { registries } from '../../src/components/builtin';
 import { requireService } from '../../test/services';
 import { until } from '../../test/wait';
 import { uniqueRun } from './lock-backends';
-import { componentYaml, freePort, type Sidecar, type SidecarOptions, startSidecar, waitHealthy } from './sidecar';
+import { componentYaml, freePort, PortTakenError, type Sidecar, type SidecarOptions, startSidecar, waitHealthy, whileRunning } from './sidecar';
 
 export const PUBSUB = 'pubsub';
 
@@ -121,6 +121,17 @@ export interface DaprAppOptions extends Omit<SidecarOptions, 'appId' | 'wait'> {
  * sidecar over the same protocol) and waits until the sidecar read the subscriptions.
  */
 export async function startDaprApp(opts: DaprAppOptions): Promise<DaprApp> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchDaprApp(opts);
+    } catch (e) {
+      if (e instanceof PortTakenError && attempt < 3) continue; // fresh ports for both
+      throw e;
+    }
+  }
+}
+
+async function launchDaprApp(opts: DaprAppOptions): Promise<DaprApp> {
   const { protocol, appId, subscribe, maxBodySizeMb, ...sidecar } = opts;
   const appPort = await freePort();
   const sc = await startSidecar({
@@ -145,7 +156,7 @@ export async function startDaprApp(opts: DaprAppOptions): Promise<DaprApp> {
   };
   try {
     await subscribe(server);
-    await server.start();
+    await whileRunning(sc, server.start());
     await waitHealthy(sc);
   } catch (e) {
     await stop();

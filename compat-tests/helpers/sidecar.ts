@@ -82,7 +82,21 @@ export interface Sidecar {
 }
 
 /** The sidecar could not bind a port the helper had just found free (another suite took it). */
-class PortTakenError extends Error {}
+export class PortTakenError extends Error {}
+
+/** Why a sidecar that should be running has exited, with its output (PortTakenError for EADDRINUSE). */
+function exitError(sc: Sidecar): Error {
+  const why = `sidecar exited with ${sc.proc.exitCode}:\n${sc.output()}`;
+  return /EADDRINUSE/.test(sc.output()) ? new PortTakenError(why) : new Error(why);
+}
+
+/**
+ * `p`, or the sidecar's exit if that comes first: a client waiting for a sidecar that died at
+ * startup (the SDK polls for 30 s) fails at once, with the reason.
+ */
+export function whileRunning<T>(sc: Sidecar, p: Promise<T>): Promise<T> {
+  return Promise.race([p, sc.exited.then(() => Promise.reject(exitError(sc)))]);
+}
 
 export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
@@ -151,8 +165,7 @@ export async function waitHealthy(sc: Sidecar, timeoutMs = 20000): Promise<void>
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (sc.proc.exitCode !== null) {
-      const why = `sidecar exited with ${sc.proc.exitCode}:\n${sc.output()}`;
-      throw /EADDRINUSE/.test(sc.output()) ? new PortTakenError(why) : new Error(why);
+      throw exitError(sc);
     }
     try {
       const r = await fetch(`http://127.0.0.1:${sc.httpPort}/v1.0/healthz`);
