@@ -254,7 +254,7 @@ describe('configuration.etcd: the server goes away mid-subscription', () => {
     if (!etcd) return;
     const store = registries.configuration.create('etcd', 'v1')!;
     try {
-      await store.init({ name: 'conf', type: 'configuration.etcd', version: 'v1', properties: { endpoints: etcd.endpoint, dialTimeout: '1' }, appId: 'gone', namespace: '' });
+      await store.init({ name: 'conf', type: 'configuration.etcd', version: 'v1', properties: { endpoints: etcd.endpoint, dialTimeout: '5' }, appId: 'gone', namespace: '' });
       const errors: string[] = [];
       await store.subscribe({ keys: ['a'], metadata: {} }, () => undefined, (e) => errors.push(e.message));
       await store.subscribe({ keys: [], metadata: {} }, () => undefined, (e) => errors.push(e.message));

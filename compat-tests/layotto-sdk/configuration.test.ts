@@ -176,7 +176,7 @@ describe('Layotto configuration on configuration.etcd when the server goes away'
   it('the subscription stream ends with Unknown "lost the connection to etcd ..."', async () => {
     const etcd = await startPrivateEtcd();
     if (!etcd) return;
-    const sc = await startSidecar({ resources: { 'etcd.yaml': componentYaml('gone', 'configuration.etcd', { endpoints: etcd.endpoint, dialTimeout: '1' }) } });
+    const sc = await startSidecar({ resources: { 'etcd.yaml': componentYaml('gone', 'configuration.etcd', { endpoints: etcd.endpoint, dialTimeout: '5' }) } });
     const client = new Client(String(sc.layottoPort), '127.0.0.1');
     try {
       let closedWith: unknown = null;
