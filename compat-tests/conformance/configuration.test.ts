@@ -263,7 +263,7 @@ describe('configuration.etcd: the server goes away mid-subscription', () => {
       expect(errors).toHaveLength(2);
       expect(errors[0]).toMatch(/^lost the connection to etcd for configuration updates: /);
       // A new subscription cannot start while the server is down: refused, not left hanging.
-      await expect(store.subscribe({ keys: ['a'], metadata: {} }, () => undefined)).rejects.toThrow(/etcd did not start a watch within 1000 ms|UNAVAILABLE/);
+      await expect(store.subscribe({ keys: ['a'], metadata: {} }, () => undefined)).rejects.toThrow(/etcd did not start a watch within \d+ ms|UNAVAILABLE/);
     } finally {
       await store.close();
       await etcd.kill();
