@@ -22,6 +22,18 @@ const BAD_VALUE = /[\0\r\n]/;
 const COPY_LIMIT = 4096;
 const ignore = () => undefined;
 
+/** Status lines made so far, by status. */
+const STATUS_LINES: string[] = [];
+
+/** `HTTP/1.1 200 OK\r\n`, made once per status. */
+function statusLine(status: number): string {
+  const cached = STATUS_LINES[status];
+  if (cached !== undefined) return cached;
+  const line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+  if (Number.isInteger(status) && status >= 100 && status <= 999) STATUS_LINES[status] = line;
+  return line;
+}
+
 export interface H1ConnectionHost {
   /** A parsed request, for the listener's current flow. */
   handle(down: RawH1Downstream): void;
@@ -308,7 +320,7 @@ export class RawH1Downstream extends BaseDownstream implements Downstream {
 
   /** `checked`: the upstream's headers, which its parser checked already; a local reply's are checked here. */
   private headText(status: number, headers: Record<string, string | string[] | number | undefined>, framing: string, checked: boolean): string {
-    let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    let s = statusLine(status);
     for (const k in headers) {
       const v = headers[k];
       if (v === undefined || (!checked && !TOKEN.test(k))) continue;
@@ -332,7 +344,7 @@ export class RawH1Downstream extends BaseDownstream implements Downstream {
     else if (body.length <= COPY_LIMIT) {
       const out = Buffer.allocUnsafe(head.length + body.length);
       out.write(head, 0, 'latin1');
-      body.copy(out, head.length);
+      out.set(body, head.length);
       socket.write(out);
     } else {
       socket.cork();

@@ -30,9 +30,18 @@ const ignore = () => undefined;
 /** Where every upstream socket reads into (see Http1Pool.open). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/** Whether a request path can go in a request line: no NUL, CR, LF or space. */
+function pathOk(path: string): boolean {
+  for (let k = 0; k < path.length; k++) {
+    const c = path.charCodeAt(k);
+    if (c <= 32 && (c === 32 || c === 13 || c === 10 || c === 0)) return false;
+  }
+  return true;
+}
+
 /** The request head, or throws on a header a filter or route made that cannot go on the wire. */
-function requestHead(req: UpstreamRequest, framing: string): string {
-  if (BAD_VALUE.test(req.path) || req.path.includes(' ')) throw new UpstreamError('reset', `bad request path ${JSON.stringify(req.path.slice(0, 80))}`);
+export function requestHead(req: UpstreamRequest, framing: string): string {
+  if (!pathOk(req.path)) throw new UpstreamError('reset', `bad request path ${JSON.stringify(req.path.slice(0, 80))}`);
   let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
   const h = req.headers;
   const check = req.checked !== true;

@@ -184,3 +184,36 @@ describe('RequestParser', () => {
     );
   });
 });
+
+describe('request header scan', () => {
+  it('lower-cases names, common or not, whatever their case, and maps common methods', () => {
+    const h = parseRequestHead('DELETE /x HTTP/1.1\r\nHOST: svc\r\nUser-Agent: t\r\nX-Custom-Name: a\r\nx-lower:b\t\r\nCONTENT-LENGTH: 0');
+    expect(h).toMatchObject({ method: 'DELETE', target: '/x', length: 0 });
+    expect(h.headers).toEqual({ host: 'svc', 'user-agent': 't', 'x-custom-name': 'a', 'x-lower': 'b', 'content-length': '0' });
+    for (const m of ['GET', 'PUT', 'POST', 'HEAD', 'PATCH', 'OPTIONS']) expect(parseRequestHead(`${m} / HTTP/1.1`).method).toBe(m);
+    expect(parseRequestHead('POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED').length).toBe(-1);
+    expect(parseRequestHead('GET / HTTP/1.1\r\nConnection: CLOSE').keepAlive).toBe(false);
+  });
+
+  it.each([
+    ['GXT / HTTP/1.1', /unknown method/],
+    ['PUX / HTTP/1.1', /unknown method/],
+    ['GET / HTTP/1.2', /bad HTTP version/],
+    ['GET /a\x7f HTTP/1.1', /bad request target/],
+    ['GET / HTTP/1.1 x', /bad request line/],
+    ['GET / HTTP/1.1\r\nX-A: 1\r\n 2', /without a colon/],
+    ['GET / HTTP/1.1\r\nX-A: 1\r\n\tx: 2', /bad header name/],
+    ['GET / HTTP/1.1\r\nX-A: 1\n2', /bad value of header X-A/],
+    ['GET / HTTP/1.1\r\nX-A: 1\r', /bad value of header X-A/],
+    ['GET / HTTP/1.1\r\nX-\u0141: 1', /bad header name/],
+    ['GET / HTTP/1.1\r\nContent-Length: 1x', /bad Content-Length/],
+  ])('still refuses %j', (text, re) => {
+    expect(() => parseRequestHead(text)).toThrow(re);
+  });
+
+  it('finds a head longer than the first scan', () => {
+    const { msgs, error } = run([Buffer.from(`GET / HTTP/1.1\r\nx-big: ${'a'.repeat(3000)}\r\n\r\nGET /2 HTTP/1.1\r\n\r\n`)]);
+    expect(error).toBeUndefined();
+    expect(msgs.map((m) => [m.head.target, m.head.headers['x-big']?.length])).toEqual([['/', 3000], ['/2', undefined]]);
+  });
+});

@@ -8,9 +8,9 @@
 // to pipelined requests go out in order.
 import { type IncomingHttpHeaders, METHODS } from 'node:http';
 import { ChunkedDecoder } from './chunked';
+import { digitsValue, headerKey, headText, isLower, latin1Bytes, lineEnd, startsAt, TCHAR } from './http1-lex';
 
 export const MAX_REQUEST_HEAD = 16 * 1024;
-const CRLF2 = Buffer.from('\r\n\r\n');
 const LF2 = Buffer.from('\n\n');
 const KNOWN_METHODS = new Set(METHODS);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -18,7 +18,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 /** A request target: visible ASCII and obs-text, no spaces. */
 const BAD_TARGET = /[\0-\x20\x7f]/;
-const DIGITS = /^\d{1,15}$/;
 
 export class RequestParseError extends Error {
   constructor(
@@ -58,11 +57,8 @@ function addHeader(h: IncomingHttpHeaders, key: string, value: string): void {
   else if (!FIRST_ONLY.has(key)) h[key] = `${prev as string}${key === 'cookie' ? '; ' : ', '}${value}`;
 }
 
-/** Parses a request head (request line and header lines, without the final empty line). */
-export function parseRequestHead(text: string): RequestHead {
-  let eol = text.indexOf('\r\n');
-  if (eol < 0) eol = text.length;
-  const line = text.slice(0, eol);
+/** The request line as the full checks read it (their order picks the error). */
+function slowRequestLine(line: string): { method: string; target: string; minor: number } {
   const sp1 = line.indexOf(' ');
   const sp2 = line.indexOf(' ', sp1 + 1);
   if (sp1 <= 0 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) throw new RequestParseError('bad request line');
@@ -72,52 +68,137 @@ export function parseRequestHead(text: string): RequestHead {
   if (target.length === 0 || BAD_TARGET.test(target)) throw new RequestParseError('bad request target');
   const version = line.slice(sp2 + 1);
   if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') throw new RequestParseError('bad HTTP version');
-  const minor = version.charCodeAt(7) - 48;
+  return { method, target, minor: version.charCodeAt(7) - 48 };
+}
 
-  const headers: IncomingHttpHeaders = {};
+/** The method b[0, end) as a constant string when it is a common one (no slice, no set lookup). */
+function commonMethod(b: Uint8Array, end: number): string | undefined {
+  const m = end === 3 ? (b[0] === 71 /* G */ ? 'GET' : 'PUT') : end === 4 ? (b[0] === 80 /* P */ ? 'POST' : 'HEAD') : end === 6 ? 'DELETE' : undefined;
+  return m !== undefined && startsAt(b, 0, m) ? m : undefined;
+}
+
+/** Whether b[from, to) is a request target: not empty, visible ASCII and obs-text, no spaces. */
+function targetOk(b: Uint8Array, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let k = from; k < to; k++) {
+    const c = b[k]!;
+    if (c <= 32 || c === 127) return false;
+  }
+  return true;
+}
+
+/**
+ * Where a value starting at i ends (its CRLF, or `to`); -1 at a character the fast scan leaves to
+ * the full checks: a control character but HTAB (bare CR or LF, NUL), or DEL.
+ */
+function valueEnd(b: Uint8Array, i: number, to: number): number {
+  for (; i < to; i++) {
+    const c = b[i]!;
+    if (c >= 32 ? c !== 127 : c === 9) continue;
+    return c === 13 && i + 1 < to && b[i + 1] === 10 ? i : -1;
+  }
+  return to;
+}
+
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+
+/** A header line the fast scan left to the full checks (their order picks the error); returns its key. */
+function slowHeader(h: IncomingHttpHeaders, text: string, i: number, end: number): string {
+  const colon = text.indexOf(':', i);
+  if (colon < 0 || colon >= end) throw new RequestParseError('header line without a colon');
+  const name = text.slice(i, colon);
+  // A leading space or tab is obsolete line folding; one before the colon is refused too (RFC 9112 5.1).
+  if (!TOKEN.test(name)) throw new RequestParseError(`bad header name ${JSON.stringify(name.slice(0, 40))}`);
+  let a = colon + 1;
+  let b = end;
+  while (a < b && isBlank(text.charCodeAt(a))) a++;
+  while (b > a && isBlank(text.charCodeAt(b - 1))) b--;
+  const value = text.slice(a, b);
+  if (BAD_VALUE.test(value)) throw new RequestParseError(`bad value of header ${name}`);
+  const key = name.toLowerCase();
+  addHeader(h, key, value);
+  return key;
+}
+
+/** Parses the header lines text[from, to) into h (b: text's bytes); returns how many Content-Length lines came. */
+function parseHeaders(b: Uint8Array, text: string, from: number, to: number, h: IncomingHttpHeaders): number {
   let lengths = 0;
-  let i = eol + 2;
-  while (i < text.length) {
-    let end = text.indexOf('\r\n', i);
-    if (end < 0) end = text.length;
-    const colon = text.indexOf(':', i);
-    if (colon < 0 || colon >= end) throw new RequestParseError('header line without a colon');
-    const name = text.slice(i, colon);
-    // A leading space or tab is obsolete line folding; one before the colon is refused too (RFC 9112 5.1).
-    if (!TOKEN.test(name)) throw new RequestParseError(`bad header name ${JSON.stringify(name.slice(0, 40))}`);
-    let a = colon + 1;
-    let b = end;
-    while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
-    while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
-    const value = text.slice(a, b);
-    if (BAD_VALUE.test(value)) throw new RequestParseError(`bad value of header ${name}`);
-    const key = name.toLowerCase();
+  let i = from;
+  while (i < to) {
+    let j = i;
+    let kind = 0;
+    for (; j < to; j++) {
+      const t = TCHAR[b[j]!]!;
+      if (t === 0) break;
+      kind |= t;
+    }
+    let end = j > i && j < to && b[j] === 58 /* : */ ? valueEnd(b, j + 1, to) : -1;
+    let key: string;
+    if (end < 0) {
+      end = lineEnd(text, i, to);
+      key = slowHeader(h, text, i, end);
+    } else {
+      let v = j + 1;
+      let e = end;
+      while (v < e && isBlank(b[v]!)) v++;
+      while (e > v && isBlank(b[e - 1]!)) e--;
+      key = headerKey(b, text, 0, i, j, kind);
+      addHeader(h, key, text.slice(v, e));
+    }
     if (key === 'content-length') lengths++;
-    addHeader(headers, key, value);
     i = end + 2;
   }
+  return lengths;
+}
+
+/** Whether the client keeps the connection, by its Connection header. */
+function keepAliveBy(conn: string, minor: number): boolean {
+  // The common values, without lower-casing the value and regexes.
+  if (isLower(conn, 'keep-alive')) return true;
+  if (isLower(conn, 'close')) return false;
+  const c = conn.toLowerCase();
+  return minor === 1 ? !/(?:^|[\s,])close(?:$|[\s,])/.test(c) : /(?:^|[\s,])keep-alive(?:$|[\s,])/.test(c);
+}
+
+/** Parses a request head (request line and header lines, without the final empty line), latin1 text. */
+export const parseRequestHead = (text: string): RequestHead => parseHead(latin1Bytes(text), text, text.length);
+
+/** Parses the request head text[0, to); b: text's bytes (a buffer whose byte k is text's character k). */
+function parseHead(b: Uint8Array, text: string, to: number): RequestHead {
+  const eol = lineEnd(text, 0, to);
+  // The fast checks of the common request line; anything they do not take gets the full ones.
+  const sp1 = text.indexOf(' ');
+  const sp2 = sp1 > 0 && sp1 < eol ? text.indexOf(' ', sp1 + 1) : -1;
+  let method = sp2 > 0 && sp2 < eol ? commonMethod(b, sp1) : undefined;
+  let target = '';
+  let minor = 1;
+  const v = sp2 + 1;
+  if (method !== undefined && eol - v === 8 && startsAt(b, v, 'HTTP/1.') && (b[v + 7] === 49 || b[v + 7] === 48) && targetOk(b, sp1 + 1, sp2)) {
+    target = text.slice(sp1 + 1, sp2);
+    minor = b[v + 7]! - 48;
+  } else ({ method, target, minor } = slowRequestLine(text.slice(0, eol)));
+
+  const headers: IncomingHttpHeaders = {};
+  const lengths = eol < to ? parseHeaders(b, text, eol + 2, to, headers) : 0;
 
   let length = 0;
   const te = headers['transfer-encoding'];
   if (te !== undefined) {
     if (lengths > 0) throw new RequestParseError('both Content-Length and Transfer-Encoding');
-    const codings = te.toLowerCase().split(',');
-    if (codings[codings.length - 1]!.trim() !== 'chunked') throw new RequestParseError('Transfer-Encoding does not end with chunked');
+    if (te !== 'chunked') {
+      const codings = te.toLowerCase().split(',');
+      if (codings[codings.length - 1]!.trim() !== 'chunked') throw new RequestParseError('Transfer-Encoding does not end with chunked');
+    }
     length = -1;
   } else if (lengths > 1) throw new RequestParseError('more than one Content-Length');
   else if (lengths === 1) {
     const cl = headers['content-length']!;
-    if (!DIGITS.test(cl)) throw new RequestParseError(`bad Content-Length ${JSON.stringify(cl.slice(0, 20))}`);
-    length = Number(cl);
+    length = digitsValue(cl);
+    if (length < 0) throw new RequestParseError(`bad Content-Length ${JSON.stringify(cl.slice(0, 20))}`);
   }
 
   const conn = headers.connection;
-  let keepAlive = minor === 1;
-  if (conn !== undefined) {
-    const c = conn.toLowerCase();
-    if (minor === 1) keepAlive = !/(?:^|[\s,])close(?:$|[\s,])/.test(c);
-    else keepAlive = /(?:^|[\s,])keep-alive(?:$|[\s,])/.test(c);
-  }
+  const keepAlive = conn === undefined ? minor === 1 : keepAliveBy(conn, minor);
   return { method, target, minor, headers, length, keepAlive };
 }
 
@@ -148,7 +229,8 @@ export class RequestParser {
   /** Where the current request's head started in the buffer being parsed (for take()). */
   private headBytes: Buffer | undefined;
   private chunks: ChunkedDecoder | undefined;
-  private readonly onData = (c: Buffer): void => this.sink.data(c);
+  /** For the chunked decoder (made with it: most bodies are not chunked). */
+  private onData: ((c: Buffer) => void) | undefined;
 
   constructor(private readonly sink: RequestSink) {}
 
@@ -202,24 +284,28 @@ export class RequestParser {
           // Empty lines before a request line are ignored (RFC 9112 2.2).
           while (i + 1 < buf.length && buf[i] === 13 && buf[i + 1] === 10) i += 2;
           if (i >= buf.length) return;
-          const end = buf.indexOf(CRLF2, i);
+          const text = headText(buf, i);
+          const end = text.indexOf('\r\n\r\n');
           if (end < 0) {
             // Bare LF line ends would never end the head: refused now, as llhttp does.
             if (buf.indexOf(LF2, i) >= 0) throw this.fail(new RequestParseError('bare LF in the request head'));
             return this.keep(buf, i, MAX_REQUEST_HEAD + 3, 431, 'request head');
           }
-          if (end - i > MAX_REQUEST_HEAD) throw this.fail(new RequestParseError(`request head over ${MAX_REQUEST_HEAD} bytes`, 431));
+          if (end > MAX_REQUEST_HEAD) throw this.fail(new RequestParseError(`request head over ${MAX_REQUEST_HEAD} bytes`, 431));
           let head: RequestHead;
           try {
-            head = parseRequestHead(buf.toString('latin1', i, end));
+            head = parseHead(i === 0 ? buf : buf.subarray(i), text, end);
           } catch (e) {
             throw this.fail(e as Error);
           }
           this.headBytes = i === 0 ? buf : buf.subarray(i);
-          i = end + 4;
+          i += end + 4;
           this.remaining = head.length;
           this.state = head.length === 0 ? State.Stopped : head.length < 0 ? State.Chunked : State.Length;
-          if (head.length < 0) this.chunks = new ChunkedDecoder(MAX_REQUEST_HEAD);
+          if (head.length < 0) {
+            this.chunks = new ChunkedDecoder(MAX_REQUEST_HEAD);
+            this.onData ??= (c) => this.sink.data(c);
+          }
           this.sink.head(head);
           if ((this.state as State) === State.Off) return; // taken over: the bytes went with the head
           this.headBytes = undefined;
@@ -240,7 +326,7 @@ export class RequestParser {
         case State.Chunked: {
           const dec = this.chunks!;
           try {
-            i = dec.decode(buf, i, this.onData);
+            i = dec.decode(buf, i, this.onData!);
           } catch (e) {
             throw this.fail(new RequestParseError((e as Error).message));
           }

@@ -122,3 +122,55 @@ describe('ResponseParser', () => {
     expect(none.bytesRead).toBe(0);
   });
 });
+
+describe('ResponseParser header scan', () => {
+  const headersOf = (text: string): ResponseHeaders => {
+    const { p, seen } = parser();
+    p.execute(Buffer.from(text, 'latin1'));
+    return seen.heads[0]!.headers;
+  };
+
+  it('lower-cases names, common or not, whatever their case', () => {
+    const h = headersOf('HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 0\r\nCoNnEcTiOn: Keep-Alive\r\nX-Custom-Name: a\r\nx-lower: b\r\nContent-Type:text/plain \t\r\n\r\n');
+    expect(h).toEqual({ 'content-length': '0', connection: 'Keep-Alive', 'x-custom-name': 'a', 'x-lower': 'b', 'content-type': 'text/plain' });
+  });
+
+  it('keeps what trim() took before: a value ending in a bare CR, a vertical tab or NBSP', () => {
+    expect(headersOf('HTTP/1.1 200 OK\r\nX-A: 1\r\r\nX-B: \x0b2\xa0\r\nContent-Length: 0\r\n\r\n')).toEqual({ 'x-a': '1', 'x-b': '2', 'content-length': '0' });
+  });
+
+  it.each([
+    ['obsolete line folding', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded\r\n\r\n', /folding/],
+    ['a bare LF', 'HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\n\r\n', /bare LF/],
+    ['a bare CR inside a value', 'HTTP/1.1 200 OK\r\nX-A: 1\r2\r\n\r\n', /bad value of header X-A/],
+    ['a NUL in a value', 'HTTP/1.1 200 OK\r\nX-A: 1\x002\r\n\r\n', /bad value/],
+    ['a space before the colon', 'HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n', /bad header name/],
+    ['a status line with a bare CR', 'HTTP/1.1 200 O\rK\r\n\r\n', /bad status line/],
+    ['a three-digit status missing', 'HTTP/1.1 20 OK\r\n\r\n', /bad status line/],
+    ['a Content-Length list that disagrees', 'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n', /Content-Length/],
+  ])('still refuses %s', (_what, text, re) => {
+    const { p } = parser();
+    expect(() => p.execute(Buffer.from(text, 'latin1'))).toThrow(re);
+  });
+
+  it('reads Connection and Transfer-Encoding in any case, and agreeing Content-Length lists', () => {
+    const ka = (text: string) => {
+      const { p } = parser();
+      p.execute(Buffer.from(text));
+      return p.keepAlive;
+    };
+    expect(ka('HTTP/1.1 200 OK\r\nConnection: CLOSE\r\nContent-Length: 0\r\n\r\n')).toBe(false);
+    expect(ka('HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n')).toBe(true);
+    expect(ka('HTTP/1.1 200 OK\r\nConnection: x-a, close\r\nContent-Length: 0\r\n\r\n')).toBe(false);
+    const [seen] = everySplit('HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\n\r\n1\r\na\r\n0\r\n\r\n');
+    expect(seen).toMatchObject({ body: 'a', ended: true });
+    expect(everySplit('HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nab')[0]).toMatchObject({ body: 'ab', ended: true });
+  });
+
+  it('finds a head longer than the first scan, and one ending across it', () => {
+    for (const pad of [3000, 2048 - 'HTTP/1.1 200 OK\r\nX: \r\nContent-Length: 2\r'.length - 1]) {
+      const text = `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(pad)}\r\nContent-Length: 2\r\n\r\nok`;
+      expect(everySplit(text)[0]).toMatchObject({ body: 'ok', ended: true });
+    }
+  });
+});

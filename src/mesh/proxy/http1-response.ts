@@ -6,6 +6,7 @@
 // what a proxy meets: 1xx interim answers (skipped), bodies framed by Content-Length, chunked
 // (decoded, trailers kept) or the connection's end, and answers that have no body (HEAD, 204, 304).
 import { ChunkedDecoder } from './chunked';
+import { digitsValue, headerKey, headText, isLower, lineEnd, startsAt, TCHAR } from './http1-lex';
 
 export type ResponseHeaders = Record<string, string | string[]>;
 
@@ -27,10 +28,13 @@ export class ResponseParseError extends Error {
 
 /** Status line plus headers, as node:http's default --max-http-header-size. */
 export const MAX_HEAD = 16 * 1024;
-const CRLF2 = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
-const STATUS_LINE = /^HTTP\/1\.[01] \d{3}(?: .*)?$/;
+
+/** parseHeaderLines' result: which framing headers came (the rest of onHead reads only those). */
+const SEEN_CONNECTION = 1;
+const SEEN_TE = 2;
+const SEEN_LENGTH = 4;
 
 const enum State {
   Head,
@@ -40,8 +44,18 @@ const enum State {
   Done,
 }
 
-/** Adds a header, lower-cased; a repeated one becomes an array (forwarded as separate lines). */
-function addHeader(h: ResponseHeaders, line: string): void {
+/** A header under its (lower-case) key; a repeated one becomes an array (forwarded as separate lines). */
+function store(h: ResponseHeaders, key: string, value: string): void {
+  const prev = h[key];
+  if (prev === undefined) h[key] = value;
+  else if (Array.isArray(prev)) prev.push(value);
+  else h[key] = [prev, value];
+}
+
+/** A header line the fast scan left to the full checks (their order picks the error); returns its key. */
+function addLine(h: ResponseHeaders, line: string): string {
+  if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) throw new ResponseParseError('obsolete line folding');
+  if (line.includes('\n')) throw new ResponseParseError('bare LF in the header');
   const colon = line.indexOf(':');
   if (colon <= 0) throw new ResponseParseError(`header line without a name: ${JSON.stringify(line.slice(0, 80))}`);
   const name = line.slice(0, colon);
@@ -49,35 +63,102 @@ function addHeader(h: ResponseHeaders, line: string): void {
   const value = line.slice(colon + 1).trim();
   if (BAD_VALUE.test(value)) throw new ResponseParseError(`bad value of header ${name}`);
   const key = name.toLowerCase();
-  const prev = h[key];
-  if (prev === undefined) h[key] = value;
-  else if (Array.isArray(prev)) prev.push(value);
-  else h[key] = [prev, value];
+  store(h, key, value);
+  return key;
 }
 
-/** Parses one block of header lines (no empty line at its end). */
-function parseHeaderLines(text: string, from: number, h: ResponseHeaders): void {
+/**
+ * Where the value starting at i ends (its CRLF, or `to`); -1 when it has a character the fast scan
+ * leaves to addLine: a control character but HTAB (NUL, bare CR or LF, ones trim() drops) or NBSP.
+ */
+function valueEnd(b: Uint8Array, i: number, to: number): number {
+  for (; i < to; i++) {
+    const c = b[i]!;
+    if (c >= 32 ? c !== 160 : c === 9) continue;
+    return c === 13 && i + 1 < to && b[i + 1] === 10 ? i : -1;
+  }
+  return to;
+}
+
+/**
+ * Parses header lines b[from, to) (no empty line at their end) into h; `text`: the same bytes as a
+ * string from b[at]. Returns the SEEN_ bits.
+ */
+function parseHeaderLines(b: Uint8Array, text: string, at: number, from: number, to: number, h: ResponseHeaders): number {
+  let seen = 0;
   let i = from;
-  while (i < text.length) {
-    let eol = text.indexOf('\r\n', i);
-    if (eol < 0) eol = text.length;
-    const line = text.slice(i, eol);
-    if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) throw new ResponseParseError('obsolete line folding');
-    if (line.includes('\n')) throw new ResponseParseError('bare LF in the header');
-    addHeader(h, line);
+  while (i < to) {
+    let j = i;
+    let kind = 0;
+    for (; j < to; j++) {
+      const t = TCHAR[b[j]!]!;
+      if (t === 0) break;
+      kind |= t;
+    }
+    let eol = j > i && j < to && b[j] === 58 /* : */ ? valueEnd(b, j + 1, to) : -1;
+    let key: string;
+    if (eol < 0) {
+      eol = lineEnd(text, i - at, to - at) + at;
+      key = addLine(h, text.slice(i - at, eol - at));
+    } else {
+      let v = j + 1;
+      let e = eol;
+      while (v < e && isBlank(b[v]!)) v++;
+      while (e > v && isBlank(b[e - 1]!)) e--;
+      key = headerKey(b, text, at, i, j, kind);
+      store(h, key, text.slice(v - at, e - at));
+    }
+    if (key.length >= 10) seen |= key === 'connection' ? SEEN_CONNECTION : key === 'transfer-encoding' ? SEEN_TE : key === 'content-length' ? SEEN_LENGTH : 0;
     i = eol + 2;
   }
+  return seen;
 }
 
-const DIGITS = /^\d{1,15}$/;
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+
+/** Whether b[i, eol) is `HTTP/1.x NNN` with an optional ` reason` (no CR or LF in it). */
+function statusLineOk(b: Uint8Array, i: number, eol: number): boolean {
+  if (eol - i < 12 || !startsAt(b, i, 'HTTP/1.') || b[i + 8] !== 32) return false;
+  const minor = b[i + 7];
+  if (minor !== 48 && minor !== 49) return false;
+  for (let k = i + 9; k < i + 12; k++) if (!isDigit(b[k]!)) return false;
+  if (eol - i === 12) return true;
+  if (b[i + 12] !== 32) return false;
+  for (let k = i + 13; k < eol; k++) if (b[k] === 13 || b[k] === 10) return false;
+  return true;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** Whether the connection stays open after this answer, by its Connection header. */
+function keepAliveBy(conn: string | string[], http10: boolean): boolean {
+  if (typeof conn === 'string') {
+    // The common values, without joining, lower-casing and regexes.
+    if (isLower(conn, 'keep-alive')) return true;
+    if (isLower(conn, 'close')) return false;
+  }
+  const tokens = (Array.isArray(conn) ? conn.join(',') : conn).toLowerCase();
+  return http10 ? /\bkeep-alive\b/.test(tokens) : !/\bclose\b/.test(tokens);
+}
 
 /** The only Content-Length value, or throws when values disagree or are not a number. */
 function contentLength(v: string | string[]): number {
-  if (typeof v === 'string' && DIGITS.test(v)) return Number(v);
+  if (typeof v === 'string') {
+    const n = digitsValue(v);
+    if (n >= 0) return n;
+  }
   const values = (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(','));
   const first = values[0]!.trim();
-  if (!DIGITS.test(first) || values.some((x) => x.trim() !== first)) throw new ResponseParseError(`bad Content-Length ${JSON.stringify(String(v))}`);
-  return Number(first);
+  const n = digitsValue(first);
+  if (n < 0 || values.some((x) => x.trim() !== first)) throw new ResponseParseError(`bad Content-Length ${JSON.stringify(String(v))}`);
+  return n;
+}
+
+/** Whether chunked is the final transfer coding. */
+function chunkedLast(te: string | string[]): boolean {
+  if (te === 'chunked') return true;
+  const codings = (Array.isArray(te) ? te.join(',') : te).toLowerCase().split(',');
+  return codings[codings.length - 1]!.trim() === 'chunked';
 }
 
 export class ResponseParser {
@@ -86,7 +167,8 @@ export class ResponseParser {
   private remaining = 0;
   private trailers: ResponseHeaders | undefined;
   private chunks: ChunkedDecoder | undefined;
-  private readonly onData = (c: Buffer): void => this.sink.data(c);
+  /** For the chunked decoder (made with it: most bodies are not chunked). */
+  private onData: ((c: Buffer) => void) | undefined;
   /** The connection may carry another request once this answer ends. */
   keepAlive = true;
   /** Bytes of the answer read so far (zero: the connection died before any). */
@@ -119,11 +201,12 @@ export class ResponseParser {
     while (i < buf.length) {
       switch (this.state) {
         case State.Head: {
-          const end = buf.indexOf(CRLF2, i);
+          const text = headText(buf, i);
+          const end = text.indexOf('\r\n\r\n');
           if (end < 0) return this.keep(buf, i, MAX_HEAD, 'response head');
-          if (end - i > MAX_HEAD) throw new ResponseParseError(`response head over ${MAX_HEAD} bytes`);
-          this.onHead(buf.toString('latin1', i, end));
-          i = end + 4;
+          if (end > MAX_HEAD) throw new ResponseParseError(`response head over ${MAX_HEAD} bytes`);
+          this.onHead(buf, i, text, end);
+          i += end + 4;
           break;
         }
         case State.Length: {
@@ -137,12 +220,12 @@ export class ResponseParser {
         case State.Chunked: {
           const dec = this.chunks!;
           try {
-            i = dec.decode(buf, i, this.onData);
+            i = dec.decode(buf, i, this.onData!);
           } catch (e) {
             throw new ResponseParseError((e as Error).message);
           }
           if (dec.done) {
-            if (dec.trailers !== undefined) parseHeaderLines(dec.trailers, 0, (this.trailers = {}));
+            if (dec.trailers !== undefined) parseHeaderLines(Buffer.from(dec.trailers, 'latin1'), dec.trailers, 0, 0, dec.trailers.length, (this.trailers = {}));
             this.finish();
           } else if (i < buf.length) return this.keep(buf, i, dec.limit, 'chunked body');
           break;
@@ -169,37 +252,31 @@ export class ResponseParser {
     this.pending = Buffer.from(buf.subarray(from));
   }
 
-  private onHead(text: string): void {
-    const eol = text.indexOf('\r\n');
-    const line = eol < 0 ? text : text.slice(0, eol);
-    if (!STATUS_LINE.test(line)) throw new ResponseParseError(`bad status line ${JSON.stringify(line.slice(0, 80))}`);
-    const http10 = line.charCodeAt(7) === 48; /* HTTP/1.0 */
-    const status = (line.charCodeAt(9) - 48) * 100 + (line.charCodeAt(10) - 48) * 10 + (line.charCodeAt(11) - 48);
+  /** The head b[i, i + n); `text`: b from i as a string. */
+  private onHead(b: Uint8Array, i: number, text: string, n: number): void {
+    const eol = lineEnd(text, 0, n);
+    if (!statusLineOk(b, i, i + eol)) throw new ResponseParseError(`bad status line ${JSON.stringify(text.slice(0, Math.min(eol, 80)))}`);
+    const http10 = b[i + 7] === 48; /* HTTP/1.0 */
+    const status = (b[i + 9]! - 48) * 100 + (b[i + 10]! - 48) * 10 + (b[i + 11]! - 48);
     const headers: ResponseHeaders = {};
-    if (eol >= 0) parseHeaderLines(text, eol + 2, headers);
+    const seen = eol < n ? parseHeaderLines(b, text, i, i + eol + 2, i + n, headers) : 0;
     if (status < 200) {
       if (status === 101) throw new ResponseParseError('101 Switching Protocols was not asked for');
       return; // an interim answer (100 Continue, 103 Early Hints): the final one follows
     }
-    const conn = headers.connection;
-    if (conn === undefined) this.keepAlive = !http10;
-    else {
-      const tokens = (Array.isArray(conn) ? conn.join(',') : conn).toLowerCase();
-      this.keepAlive = http10 ? /\bkeep-alive\b/.test(tokens) : !/\bclose\b/.test(tokens);
-    }
-    const te = headers['transfer-encoding'];
-    const cl = headers['content-length'];
+    this.keepAlive = (seen & SEEN_CONNECTION) === 0 ? !http10 : keepAliveBy(headers.connection!, http10);
+    const te = (seen & SEEN_TE) === 0 ? undefined : headers['transfer-encoding'];
+    const cl = (seen & SEEN_LENGTH) === 0 ? undefined : headers['content-length'];
     if (this.headRequest || status === 204 || status === 304) {
       this.state = State.Done;
     } else if (te !== undefined) {
-      const codings = (Array.isArray(te) ? te.join(',') : te).toLowerCase().split(',').map((s) => s.trim());
       // Both framings at once is how responses get smuggled: trust chunked, never reuse the connection.
       if (cl !== undefined) this.keepAlive = false;
-      if (codings[codings.length - 1] === 'chunked') {
+      if (chunkedLast(te)) {
         this.state = State.Chunked;
         this.chunks = new ChunkedDecoder(MAX_HEAD);
-      }
-      else {
+        this.onData = (c) => this.sink.data(c);
+      } else {
         this.state = State.UntilClose;
         this.keepAlive = false;
       }
