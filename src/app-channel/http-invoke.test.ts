@@ -128,12 +128,13 @@ describe('HttpAppChannel.invoke', () => {
     await channel.close();
   });
 
-  it('holds its --app-max-concurrency slot until the answer is read', async () => {
+  it('holds its --app-max-concurrency slot until a streamed answer is read', async () => {
     let calls = 0;
     handler = (r, res) => {
       calls++;
       r.resume();
-      res.end('x'.repeat(10));
+      res.write('x'.repeat(10)); // no Content-Length: chunked, so it streams
+      res.end();
     };
     const channel = channelOf({ maxConcurrency: 1 });
     const first = await channel.invoke(req());
@@ -144,6 +145,41 @@ describe('HttpAppChannel.invoke', () => {
     const res = await second;
     expect(calls).toBe(2);
     res.body.resume();
+    await channel.close();
+  });
+
+  it('reads a small answer of known length whole, and frees its slot with it', async () => {
+    let calls = 0;
+    handler = (r, res) => {
+      calls++;
+      r.resume();
+      res.setHeader('content-type', 'text/plain');
+      res.end('y'.repeat(100));
+    };
+    const channel = channelOf({ maxConcurrency: 1 });
+    const first = await channel.invoke(req());
+    expect(first.whole?.toString()).toBe('y'.repeat(100));
+    expect(first.contentType).toBe('text/plain');
+    expect(first.headers['content-length']).toEqual(['100']);
+    const second = await channel.invoke(req()); // the app is done with the first: no wait
+    expect(calls).toBe(2);
+    // The stream, made when asked for, carries the same bytes.
+    expect(Buffer.concat(await second.body.toArray()).toString()).toBe('y'.repeat(100));
+    await channel.close();
+  });
+
+  it('streams an answer over the whole-read limit, and a HEAD answer', async () => {
+    handler = (r, res) => {
+      r.resume();
+      res.setHeader('content-length', String(64 * 1024 + 1));
+      res.end(r.method === 'HEAD' ? undefined : 'z'.repeat(64 * 1024 + 1));
+    };
+    const channel = channelOf();
+    const big = await channel.invoke(req());
+    expect(big.whole).toBeUndefined();
+    expect(Buffer.concat(await big.body.toArray()).length).toBe(64 * 1024 + 1);
+    const head = await channel.invoke(req({ verb: 'HEAD' }));
+    expect(head.whole).toBeUndefined();
     await channel.close();
   });
 

@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import { H2CClient, Pool, type Dispatcher } from 'undici';
 import { requestHeaders, requestPath, responseOf } from '../core/invoke/http-wire';
 import type { InvokeRequest, InvokeResponse } from '../core/invoke/types';
+import { WholeResponse } from '../core/invoke/whole-response';
 import { Semaphore } from './concurrency';
 import { deliveryHeaders, withPubsubName } from './headers';
 import { parseSubscribeResponse } from './http-subscriptions';
@@ -105,6 +106,12 @@ function makeDispatcher(opts: AppChannelOptions): Dispatcher {
 }
 
 const excerpt = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+
+/** Answers up to this many bytes (by Content-Length) are read whole before they are handed on. */
+const WHOLE_LIMIT = 64 * 1024;
+const DONE = () => Promise.resolve();
+const readWhole = (verb: string, length: string | string[] | undefined): boolean =>
+  verb !== 'HEAD' && typeof length === 'string' && length.length <= 5 && Number(length) <= WHOLE_LIMIT;
 
 export class HttpAppChannel implements AppChannel {
   readonly kind = 'http';
@@ -207,7 +214,11 @@ export class HttpAppChannel implements AppChannel {
     return this.slots.hold(async () => {
       try {
         const res = await this.dispatcher.request({ method: req.verb, path, headers, body: empty ? undefined : req.body, signal });
-        return { value: responseOf(res), done: () => finished(res.body) };
+        const out = responseOf(res);
+        if (!readWhole(req.verb, res.headers['content-length'])) return { value: out, done: () => finished(res.body) };
+        // A small answer of known length is read here: it travels on as one buffer, no stream per hop.
+        const whole = Buffer.from(await res.body.arrayBuffer());
+        return { value: new WholeResponse(out.status, out.headers, out.contentType, whole), done: DONE };
       } catch (e) {
         if (signal?.aborted) throw e;
         // As Go words a client error: the request, then the cause.

@@ -3,7 +3,7 @@
 // the span of the API call (the tracing filter's) is current through an AsyncLocalStorage, and core
 // reads it with currentTrace() to send on to apps, sidecars and CloudEvents. OTel types stay here.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import {
   type Attributes,
   type Context,
@@ -25,14 +25,19 @@ const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** A W3C traceparent in the one form the runtime passes on as it is. */
 export const isTraceparent = (tp: string | undefined): tp is string => tp !== undefined && TRACEPARENT.test(tp);
 
-/**
- * A fresh traceparent, not sampled. Built from randomUUID, which draws on Node's entropy cache
- * (randomBytes per call was ~6% of a publish on a profile).
- */
+/** Random bytes drawn 4 KiB at a time: randomBytes per call was ~6% of a publish on a profile. */
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+
+/** A fresh traceparent, not sampled: 16 random bytes of trace id, 8 of span id. */
 export function newTraceparent(): string {
-  const a = randomUUID().replaceAll('-', '');
-  const b = randomUUID().replaceAll('-', '');
-  return `00-${a}-${b.slice(0, 16)}-00`;
+  if (poolAt + 24 > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  const at = poolAt;
+  poolAt += 24;
+  return `00-${POOL.toString('hex', at, at + 16)}-${POOL.toString('hex', at + 16, at + 24)}-00`;
 }
 
 /** What goes on the wire: `traceparent` and, when there is one, `tracestate`. */

@@ -16,8 +16,13 @@ export function limitResponses(invoker: Invoker, appId: string, max: number): In
       // A HEAD answer declares the length of a body it does not carry.
       const declared = req.verb === 'HEAD' ? 0 : Number(res.headers['content-length']?.[0]);
       if (declared > max) {
-        res.body.destroy();
+        if (res.whole === undefined) res.body.destroy();
         throw tooLarge();
+      }
+      // Read whole already: its size is known, and no counting stream is needed.
+      if (res.whole !== undefined) {
+        if (res.whole.length > max) throw tooLarge();
+        return res;
       }
       let seen = 0;
       const counted = new Transform({

@@ -30,7 +30,7 @@ async function invokeService(invoke: InvokeCore, call: grpc.ServerUnaryCall<Invo
   const abort = new CallSignal();
   call.once('cancelled', () => abort.abort());
   const res = await invoke.invoke(invokeRequestOf(call.request.id, call.request.message, call.metadata, 'POST'), abort);
-  const body = Buffer.concat(await res.body.toArray());
+  const body = res.whole ?? Buffer.concat(await res.body.toArray());
   const answer = { data: { type_url: res.dataTypeUrl ?? '', value: body }, content_type: res.contentType };
   if (res.grpc) {
     call.sendMetadata(metadataOf(res.headers, { fromHttp: false }));

@@ -44,9 +44,12 @@ export function invokeHandler(core: Core, maxBodySize: number): Handler {
     for (const [name, values] of Object.entries(res.headers)) reply.header(name, values.length === 1 ? values[0] : values);
     if (res.contentType) reply.header('content-type', res.contentType);
     if (bodiless(verb, res.status)) {
-      res.body.resume();
+      if (res.whole === undefined) res.body.resume();
       return reply.send();
     }
+    // A body read whole goes out as one buffer (with its Content-Length), not piped; without a
+    // content type fastify would name one, so such an answer keeps the stream.
+    if (res.whole !== undefined && res.contentType) return reply.send(res.whole);
     return reply.send(res.body);
   };
 }

@@ -54,7 +54,7 @@ async function invokeService(invoke: InvokeCore, call: grpc.ServerUnaryCall<Layo
   try {
     const { dataTypeUrl: _layottoIgnoresIt, ...req } = invokeRequestOf(id, msg, call.metadata, 'GET', { id: [id] });
     const res = await invoke.invoke(req, signal);
-    const body = Buffer.concat(await res.body.toArray());
+    const body = res.whole ?? Buffer.concat(await res.body.toArray());
     if (res.grpc && res.grpc.code !== grpc.status.OK) throw new InvokeStatus(res.grpc.code, res.grpc.message);
     if (!res.grpc && res.status !== 200) throw new InvokeStatus(grpc.status.UNAVAILABLE, `http response code ${res.status}, body: ${body.toString('utf8')}`);
     const { 'content-length': _length, ...headers } = res.headers;

@@ -54,8 +54,8 @@ function failureAsError(res: InvokeResponse): InvokeResponse | Promise<InvokeRes
 }
 
 async function failed(res: InvokeResponse, code: number): Promise<InvokeResponse> {
-  const body = Buffer.concat(await res.body.toArray());
-  const kept: InvokeResponse = { ...res, body: Readable.from(body.length > 0 ? [body] : []) };
+  const body = res.whole ?? Buffer.concat(await res.body.toArray());
+  const kept: InvokeResponse = { ...res, body: Readable.from(body.length > 0 ? [body] : []), whole: body };
   throw new StatusCodeError(code, res.grpc ? 'grpc' : 'http', `received non-successful status code in response: ${code}`, kept);
 }
 
@@ -140,7 +140,9 @@ export class InvokeCore {
           linked.dispose();
           throw e;
         }
-        res.body.once('close', linked.dispose);
+        // An answer read whole has nothing left to abort.
+        if (res.whole !== undefined) linked.dispose();
+        else res.body.once('close', linked.dispose);
         // A failure status goes to the policies as daprd's CodeError (they may retry it), with the
         // answer kept for the caller; a streamed request cannot be retried, so its answer streams on.
         return replayable ? failureAsError(res) : res;

@@ -52,6 +52,12 @@ export interface InvokeResponse {
   trailers?: Headers;
   /** google.protobuf.Any type_url of a gRPC app's data. */
   dataTypeUrl?: string;
+  /**
+   * The whole body, when the transport had all of it with the head (a small answer): `body` streams
+   * the same bytes, made only when read (see whole-response.ts), so a face that writes `whole`
+   * skips the stream machinery per call.
+   */
+  whole?: Buffer;
 }
 
 /** Anything that can answer an invocation: the local app channel, a remote sidecar, an HTTPEndpoint. */

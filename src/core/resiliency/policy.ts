@@ -2,6 +2,7 @@
 // then the circuit breaker, then the timeout around each attempt. A timed-out or failed attempt
 // counts against the breaker; an open breaker ends the retries at once (gobreaker's errors are
 // permanent in daprd), as do PermanentErrors and status codes the retry's `matching` leaves out.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError, type CircuitBreakerPolicy, handleWhen, retry, TaskCancelledError, timeout, TimeoutStrategy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { backoffOf } from './backoff';
@@ -39,11 +40,26 @@ export async function runPolicy<T>(def: PolicyDefinition, op: Operation<T>, log?
     if (!def.retry) return await guarded(NEVER_ABORTED);
     const r = def.retry;
     const started = Date.now();
+    let retries = r.maxRetries < 0 ? Infinity : r.maxRetries;
+    let failed = false;
+    if (r.policy === 'constant' && !limit && !def.breaker && retries > 0) {
+      // The first attempt runs bare: the retry policy (a dozen objects a call, daprd's built-in
+      // sidecar retries on every remote call) is built only once it failed in a way that is
+      // retried; a constant interval makes the rest the same as one policy over every attempt.
+      try {
+        return await op(NEVER_ABORTED);
+      } catch (e) {
+        if (!shouldRetry(r, e, started)) throw e;
+        failed = true;
+        log?.info(`error processing operation ${def.target}, retrying: ${String(unwrapPermanent(e))}`);
+      }
+      await sleep(r.durationMs);
+      retries--;
+    }
     const policy = retry(
       handleWhen((e) => shouldRetry(r, e, started)),
-      { maxAttempts: r.maxRetries < 0 ? Infinity : r.maxRetries, backoff: backoffOf(r) },
+      { maxAttempts: retries, backoff: backoffOf(r) },
     );
-    let failed = false;
     policy.onRetry((ev) => {
       if (failed) return;
       failed = true;

@@ -10,6 +10,7 @@ import type { MuxCallHandlers } from './mux-client';
 import { decodeResponseStream, encodeRequestMessage } from './codec';
 import { fromWireResponse, handedOn, toWireRequest, TransportError } from './wire';
 
+const EMPTY = Buffer.alloc(0);
 const canceled = () => new TransportError(status.CANCELLED, 'context canceled');
 
 /**
@@ -79,9 +80,12 @@ function start(channel: H2Channel, req: InvokeRequest, data: Buffer, signal: Abo
           mux.cancel(id);
           return fail(new TransportError(status.INTERNAL, 'response does not contain the required fields in the leading chunk'));
         }
+        const first = msg.payload?.data;
         if (whole) {
+          // All of it came with the head: no stream, no credit; `body` is made only if read.
           ended = true;
           signal?.removeEventListener('abort', onAbort);
+          return resolve(fromWireResponse(msg.response, first ?? EMPTY));
         }
         body = handedOn(
           new Readable({
@@ -95,9 +99,7 @@ function start(channel: H2Channel, req: InvokeRequest, data: Buffer, signal: Abo
             },
           }),
         );
-        const first = msg.payload?.data;
         if (first && first.length > 0) take(first);
-        if (whole) body.push(null);
         resolve(fromWireResponse(msg.response, body));
       },
       onData: (chunk) => {

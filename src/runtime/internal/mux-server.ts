@@ -133,7 +133,7 @@ export function serveMux(stream: ServerHttp2Stream, o: ServeOptions): MuxStream 
       body.push(null);
       o.handle(request, body, signal, !data || data.length === 0)
         .then((res) => {
-          if (signal.aborted) return void res.body.destroy();
+          if (signal.aborted) return void (res.whole === undefined && res.body.destroy());
           return answer(res);
         })
         .then(
@@ -143,7 +143,16 @@ export function serveMux(stream: ServerHttp2Stream, o: ServeOptions): MuxStream 
     };
 
     /** Sends the answer, honouring the call's credit and the stream's backpressure. */
-    function answer(res: InvokeResponse): Promise<void> {
+    function answer(res: InvokeResponse): Promise<void> | void {
+      const w = res.whole;
+      if (w !== undefined && w.length <= CHUNK_BYTES) {
+        // Read whole already: one message, no stream to follow.
+        const bytes = encodeResponseMessage(w.length > 0 ? { response: toWireResponse(res), payload: { data: w, seq: '0' } } : { response: toWireResponse(res) });
+        call.credit -= w.length;
+        sent += bytes.length;
+        write(muxFrame(id, HEAD_END, bytes));
+        return;
+      }
       return new Promise<void>((resolve, reject) => {
         const body = res.body;
         const leading = toWireResponse(res);

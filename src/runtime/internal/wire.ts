@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { status as Grpc } from '@grpc/grpc-js';
 import { HTTP_VERBS, httpStatusFromGrpc, verbName } from '../../core/invoke/status-codes';
 import type { Headers, InvokeRequest, InvokeResponse } from '../../core/invoke/types';
+import { WholeResponse } from '../../core/invoke/whole-response';
 
 export interface WireList {
   values: string[];
@@ -111,24 +112,24 @@ export function toWireResponse(res: InvokeResponse, data: Buffer = Buffer.alloc(
  * The response a caller sidecar passes back. A gRPC app's failure (code 1-16) answers with the HTTP
  * status daprd maps it to and, when the callee sent no body, the JSON status daprd writes.
  */
-export function fromWireResponse(w: WireResponse, body: Readable): InvokeResponse {
+export function fromWireResponse(w: WireResponse, body: Readable | Buffer): InvokeResponse {
   const code = w.status?.code ?? 0;
   const typeUrl = w.message?.data?.type_url ?? '';
   const trailers = fromMetadata(w.trailers);
-  const res: InvokeResponse = {
-    status: code >= 100 ? code : httpStatusFromGrpc(code),
-    headers: fromMetadata(w.headers),
-    contentType: w.message?.content_type ?? '',
-    body,
-    ...(Object.keys(trailers).length > 0 ? { trailers } : {}),
-    ...(typeUrl ? { dataTypeUrl: typeUrl } : {}),
-  };
+  const status = code >= 100 ? code : httpStatusFromGrpc(code);
+  const headers = fromMetadata(w.headers);
+  const contentType = w.message?.content_type ?? '';
+  const res: InvokeResponse = Buffer.isBuffer(body) ? new WholeResponse(status, headers, contentType, body) : { status, headers, contentType, body };
+  if (Object.keys(trailers).length > 0) res.trailers = trailers;
+  if (typeUrl) res.dataTypeUrl = typeUrl;
   if (code >= 100) return res;
   const message = w.status?.message ?? '';
   res.grpc = { code, message };
   if (code !== Grpc.OK) {
     res.contentType ||= 'application/json';
-    res.body = orWhenEmpty(body, () => Buffer.from(JSON.stringify(message ? { code, message } : { code })));
+    const fallback = () => Buffer.from(JSON.stringify(message ? { code, message } : { code }));
+    if (res.whole !== undefined) res.whole = res.whole.length > 0 ? res.whole : fallback();
+    else res.body = orWhenEmpty(res.body, fallback);
   }
   return res;
 }
