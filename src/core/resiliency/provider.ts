@@ -33,6 +33,8 @@ export class ResiliencyProvider implements Resiliency {
   private readonly names = new Map<string, PolicyNames>();
   private readonly componentBreakers = new Map<string, CircuitBreakerPolicy>();
   private readonly endpointBreakers = new Map<string, Map<string, CircuitBreakerPolicy>>();
+  /** sidecarCall's built-in retry definitions by app id (bounded: ids come from callers). */
+  private readonly sidecarRetries = new Map<string, PolicyDefinition>();
 
   constructor(
     private readonly spec: ResiliencySpec,
@@ -51,7 +53,14 @@ export class ResiliencyProvider implements Resiliency {
   sidecarCall<T>(appId: string, op: Operation<T>): Promise<T> {
     const builtIn = this.spec.retries.get(BUILT_IN_SERVICE_RETRIES);
     if (this.spec.apps.has(appId) || !builtIn) return runOnce(op);
-    return runPolicy({ target: `${BUILT_IN_SERVICE_RETRIES}[${appId}]`, retry: { ...builtIn, retryable: isTransportUnavailable } }, op, this.log);
+    // One definition per app id, not one per call (this runs on every call to another sidecar).
+    let def = this.sidecarRetries.get(appId);
+    if (!def) {
+      if (this.sidecarRetries.size >= DEFAULT_ENDPOINT_CACHE_SIZE) this.sidecarRetries.clear();
+      def = { target: `${BUILT_IN_SERVICE_RETRIES}[${appId}]`, retry: { ...builtIn, retryable: isTransportUnavailable } };
+      this.sidecarRetries.set(appId, def);
+    }
+    return runPolicy(def, op, this.log);
   }
 
   componentOutbound<T>(name: string, op: Operation<T>, kind?: Kind): Promise<T> {
