@@ -6,6 +6,7 @@
 import { finished } from 'node:stream/promises';
 import { H2CClient, Pool, type Dispatcher } from 'undici';
 import { requestHeaders, requestPath, responseOf } from '../core/invoke/http-wire';
+import { letEnd } from '../core/invoke/replay';
 import type { InvokeRequest, InvokeResponse } from '../core/invoke/types';
 import { WholeResponse } from '../core/invoke/whole-response';
 import { Semaphore } from './concurrency';
@@ -210,7 +211,7 @@ export class HttpAppChannel implements AppChannel {
     // fastify: ~3 MB surviving each scavenge against ~0.01 MB without it, 6.6 ms scavenges against
     // 0.7 ms), and a GET would carry a chunked empty body besides.
     const empty = req.length === 0;
-    if (empty) req.body.resume();
+    if (empty) letEnd(req.body);
     return this.slots.hold(async () => {
       try {
         const res = await this.dispatcher.request({ method: req.verb, path, headers, body: empty ? undefined : req.body, signal });

@@ -52,11 +52,20 @@ export const unwrapPermanent = (e: unknown): unknown => (e instanceof PermanentE
 /** A signal for operations that have no timeout. */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
-/** Runs an operation once, without policies (callers still see their error unwrapped). */
-export async function runOnce<T>(op: Operation<T>): Promise<T> {
+const rethrowUnwrapped = (e: unknown): never => {
+  throw unwrapPermanent(e);
+};
+
+/**
+ * Runs an operation once, without policies (callers still see their error unwrapped). Not an
+ * async function: this runs on every call, and a suspended async frame costs more than one then().
+ */
+export function runOnce<T>(op: Operation<T>): Promise<T> {
+  let p: Promise<T>;
   try {
-    return await op(NEVER_ABORTED);
+    p = op(NEVER_ABORTED);
   } catch (e) {
-    throw unwrapPermanent(e);
+    return Promise.reject(unwrapPermanent(e));
   }
+  return p.then(undefined, rethrowUnwrapped);
 }

@@ -23,8 +23,33 @@ export interface PolicyDefinition {
 
 export const isEmpty = (d: PolicyDefinition): boolean => !d.timeoutMs && !d.retry && !d.breaker;
 
-export async function runPolicy<T>(def: PolicyDefinition, op: Operation<T>, log?: Logger): Promise<T> {
+export function runPolicy<T>(def: PolicyDefinition, op: Operation<T>, log?: Logger): Promise<T> {
   if (isEmpty(def)) return runOnce(op);
+  const r = def.retry;
+  if (r && r.policy === 'constant' && !def.timeoutMs && !def.breaker && r.maxRetries !== 0) return retryConstant(def, r, op, log);
+  return runPolicies(def, op, log, Date.now(), r && r.maxRetries < 0 ? Infinity : (r?.maxRetries ?? 0), false);
+}
+
+/**
+ * Retries alone at a constant interval (daprd's built-in sidecar retries, on every call to another
+ * sidecar): the first attempt runs bare, and the policies (a dozen objects a call) are built only
+ * once it failed in a way that is retried; a constant interval makes the rest the same as one
+ * policy over every attempt.
+ */
+async function retryConstant<T>(def: PolicyDefinition, r: RetrySpec, op: Operation<T>, log: Logger | undefined): Promise<T> {
+  const started = Date.now();
+  try {
+    return await op(NEVER_ABORTED);
+  } catch (e) {
+    if (!shouldRetry(r, e, started)) throw translate(e, def);
+    log?.info(`error processing operation ${def.target}, retrying: ${String(unwrapPermanent(e))}`);
+  }
+  await sleep(r.durationMs);
+  return runPolicies(def, op, log, started, r.maxRetries < 0 ? Infinity : r.maxRetries - 1, true);
+}
+
+/** The policies over `retries` retries; `failed`: an attempt failed already (logged as retrying). */
+async function runPolicies<T>(def: PolicyDefinition, op: Operation<T>, log: Logger | undefined, started: number, retries: number, failed: boolean): Promise<T> {
   const limit = def.timeoutMs ? timeout(def.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }) : undefined;
   // An operation that gives up because its signal fired failed by the timeout, whatever it says.
   const bounded = async (signal: AbortSignal): Promise<T> => {
@@ -39,23 +64,6 @@ export async function runPolicy<T>(def: PolicyDefinition, op: Operation<T>, log?
   try {
     if (!def.retry) return await guarded(NEVER_ABORTED);
     const r = def.retry;
-    const started = Date.now();
-    let retries = r.maxRetries < 0 ? Infinity : r.maxRetries;
-    let failed = false;
-    if (r.policy === 'constant' && !limit && !def.breaker && retries > 0) {
-      // The first attempt runs bare: the retry policy (a dozen objects a call, daprd's built-in
-      // sidecar retries on every remote call) is built only once it failed in a way that is
-      // retried; a constant interval makes the rest the same as one policy over every attempt.
-      try {
-        return await op(NEVER_ABORTED);
-      } catch (e) {
-        if (!shouldRetry(r, e, started)) throw e;
-        failed = true;
-        log?.info(`error processing operation ${def.target}, retrying: ${String(unwrapPermanent(e))}`);
-      }
-      await sleep(r.durationMs);
-      retries--;
-    }
     const policy = retry(
       handleWhen((e) => shouldRetry(r, e, started)),
       { maxAttempts: retries, backoff: backoffOf(r) },

@@ -3,6 +3,7 @@
 // caller's credit so a slow reader holds back only its own call.
 import { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
+import { letEnd } from '../../core/invoke/replay';
 import type { InvokeRequest, InvokeResponse } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
 import type { H2Channel } from './h2-channel';
@@ -19,7 +20,7 @@ const canceled = () => new TransportError(status.CANCELLED, 'context canceled');
  */
 export function exchangeMux(channel: H2Channel, req: InvokeRequest, signal: AbortSignal | undefined, fallback: (req: InvokeRequest) => Promise<InvokeResponse>): Promise<InvokeResponse> {
   if (req.length === 0) {
-    req.body.resume(); // nothing will come; let the source end
+    letEnd(req.body); // nothing will come
     return start(channel, req, Buffer.alloc(0), signal, fallback);
   }
   // Events, not for-await/toArray: an async iterator per call showed on the profile.

@@ -6,6 +6,7 @@ import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } fro
 import { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { CallSignal } from '../../core/call-signal';
+import { emptyStream } from '../../core/invoke/replay';
 import type { InvokeResponse } from '../../core/invoke/types';
 import { errMessage } from '../../errors/runtime-error';
 import type { Exchange } from '../../mesh/filter';
@@ -128,9 +129,12 @@ export function serveMux(stream: ServerHttp2Stream, o: ServeOptions): MuxStream 
       }
     }
     const run = () => {
-      const body = handedOn(new Readable({ read() {} }));
-      if (data && data.length > 0) body.push(data);
-      body.push(null);
+      let body: Readable;
+      if (data && data.length > 0) {
+        body = handedOn(new Readable({ read() {} }));
+        body.push(data);
+        body.push(null);
+      } else body = emptyStream();
       o.handle(request, body, signal, !data || data.length === 0)
         .then((res) => {
           if (signal.aborted) return void (res.whole === undefined && res.body.destroy());
