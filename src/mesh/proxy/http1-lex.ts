@@ -74,6 +74,20 @@ export function lineEnd(text: string, i: number, to: number): number {
   return e >= 0 && e + 2 <= to ? e : to;
 }
 
+/**
+ * Where a header value starting at i ends (its CRLF, or `to`); -1 at a character the fast scan
+ * leaves to the full checks: a control character but HTAB (NUL, a bare CR or LF), or `odd` (the
+ * one more each parser checks there: DEL for requests, NBSP, which trim() drops, for answers).
+ */
+export function valueEnd(b: Uint8Array, i: number, to: number, odd: number): number {
+  for (; i < to; i++) {
+    const c = b[i]!;
+    if (c >= 32 ? c !== odd : c === 9) continue;
+    return c === 13 && i + 1 < to && b[i + 1] === 10 ? i : -1;
+  }
+  return to;
+}
+
 /** A Content-Length value's number: 1 to 15 digits, else -1. */
 export function digitsValue(s: string): number {
   if (s.length === 0 || s.length > 15) return -1;

@@ -8,7 +8,7 @@
 // to pipelined requests go out in order.
 import { type IncomingHttpHeaders, METHODS } from 'node:http';
 import { ChunkedDecoder } from './chunked';
-import { digitsValue, headerKey, headText, isLower, latin1Bytes, lineEnd, startsAt, TCHAR } from './http1-lex';
+import { digitsValue, headerKey, headText, isLower, latin1Bytes, lineEnd, startsAt, TCHAR, valueEnd } from './http1-lex';
 
 export const MAX_REQUEST_HEAD = 16 * 1024;
 const LF2 = Buffer.from('\n\n');
@@ -87,19 +87,6 @@ function targetOk(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
-/**
- * Where a value starting at i ends (its CRLF, or `to`); -1 at a character the fast scan leaves to
- * the full checks: a control character but HTAB (bare CR or LF, NUL), or DEL.
- */
-function valueEnd(b: Uint8Array, i: number, to: number): number {
-  for (; i < to; i++) {
-    const c = b[i]!;
-    if (c >= 32 ? c !== 127 : c === 9) continue;
-    return c === 13 && i + 1 < to && b[i + 1] === 10 ? i : -1;
-  }
-  return to;
-}
-
 const isBlank = (c: number): boolean => c === 32 || c === 9;
 
 /** A header line the fast scan left to the full checks (their order picks the error); returns its key. */
@@ -132,7 +119,7 @@ function parseHeaders(b: Uint8Array, text: string, from: number, to: number, h: 
       if (t === 0) break;
       kind |= t;
     }
-    let end = j > i && j < to && b[j] === 58 /* : */ ? valueEnd(b, j + 1, to) : -1;
+    let end = j > i && j < to && b[j] === 58 /* : */ ? valueEnd(b, j + 1, to, 127) : -1;
     let key: string;
     if (end < 0) {
       end = lineEnd(text, i, to);

@@ -6,7 +6,7 @@
 // what a proxy meets: 1xx interim answers (skipped), bodies framed by Content-Length, chunked
 // (decoded, trailers kept) or the connection's end, and answers that have no body (HEAD, 204, 304).
 import { ChunkedDecoder } from './chunked';
-import { digitsValue, headerKey, headText, isLower, lineEnd, startsAt, TCHAR } from './http1-lex';
+import { digitsValue, headerKey, headText, isLower, lineEnd, startsAt, TCHAR, valueEnd } from './http1-lex';
 
 export type ResponseHeaders = Record<string, string | string[]>;
 
@@ -68,19 +68,6 @@ function addLine(h: ResponseHeaders, line: string): string {
 }
 
 /**
- * Where the value starting at i ends (its CRLF, or `to`); -1 when it has a character the fast scan
- * leaves to addLine: a control character but HTAB (NUL, bare CR or LF, ones trim() drops) or NBSP.
- */
-function valueEnd(b: Uint8Array, i: number, to: number): number {
-  for (; i < to; i++) {
-    const c = b[i]!;
-    if (c >= 32 ? c !== 160 : c === 9) continue;
-    return c === 13 && i + 1 < to && b[i + 1] === 10 ? i : -1;
-  }
-  return to;
-}
-
-/**
  * Parses header lines b[from, to) (no empty line at their end) into h; `text`: the same bytes as a
  * string from b[at]. Returns the SEEN_ bits.
  */
@@ -95,7 +82,7 @@ function parseHeaderLines(b: Uint8Array, text: string, at: number, from: number,
       if (t === 0) break;
       kind |= t;
     }
-    let eol = j > i && j < to && b[j] === 58 /* : */ ? valueEnd(b, j + 1, to) : -1;
+    let eol = j > i && j < to && b[j] === 58 /* : */ ? valueEnd(b, j + 1, to, 160) : -1;
     let key: string;
     if (eol < 0) {
       eol = lineEnd(text, i - at, to - at) + at;
