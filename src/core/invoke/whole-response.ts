@@ -1,7 +1,7 @@
-// An answer read whole with its head (the multiplexed sidecar stream's small answers). Its stream
-// is made only when something reads `body`: a Readable, piped into a Transform and then into
-// fastify's reply, was about a fifth of the caller sidecar's allocation per call (sampled heap
-// profile at 1000 req/s), while the faces can write `whole` as it is.
+// An answer read whole with its head (a small one from the HTTP app channel or the multiplexed
+// sidecar stream). Its stream is made only when something reads `body`: a Readable, piped into a
+// Transform and then into fastify's reply, was about a fifth of the caller sidecar's allocation
+// per call (sampled heap profile at 1000 req/s), while the faces can write `whole` as it is.
 import { Readable } from 'node:stream';
 import type { Headers, InvokeResponse } from './types';
 
