@@ -47,6 +47,13 @@ export const ALLOWED_HTTP_5XX: Allowed5xx[] = [
     why: 'metadata.ttlInSeconds that is not an integer: the store parses it and daprd answers 500 ERR_STATE_TRANSACTION',
   },
   {
+    routes: /^ExecuteStateTransaction$/,
+    errorCode: 'ERR_STATE_TRANSACTION',
+    status: 500,
+    message: /: (invalid etag value|possible etag mismatch)/,
+    why: 'an operation whose etag the store cannot read or does not match: daprd answers 500 ERR_STATE_TRANSACTION for every failure of Multi, ETags included (a single save or delete maps them to 400/409)',
+  },
+  {
     routes: /^QueryStateAlpha1$/,
     errorCode: 'ERR_STATE_QUERY',
     status: 500,
@@ -94,6 +101,12 @@ export interface AllowedGrpc {
 }
 
 export const ALLOWED_GRPC: AllowedGrpc[] = [
+  {
+    methods: /\/ExecuteStateTransaction$/,
+    code: Grpc.INTERNAL,
+    message: /^error while executing state transaction: (invalid etag value|possible etag mismatch)/,
+    why: 'an operation whose etag the store cannot read or does not match: daprd answers Internal ERR_STATE_TRANSACTION for every failure of Multi, ETags included',
+  },
   {
     methods: /./,
     code: Grpc.INTERNAL,
