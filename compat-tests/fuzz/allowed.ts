@@ -53,6 +53,13 @@ export const ALLOWED_HTTP_5XX: Allowed5xx[] = [
     message: /: (invalid etag value|possible etag mismatch)/,
     why: 'an operation whose etag the store cannot read or does not match: daprd answers 500 ERR_STATE_TRANSACTION for every failure of Multi, ETags included (a single save or delete maps them to 400/409)',
   },
+  ...(['ERR_TRY_LOCK', 'ERR_UNLOCK'] as const).map((errorCode) => ({
+    routes: /^(TryLock|Unlock)Alpha1$/,
+    errorCode,
+    status: 500,
+    message: /^failed to (try acquiring|release) lock: input key\/keyPrefix '.*' can't contain '\|\|'$/s,
+    why: "a resource id containing '||': daprd answers 500 ERR_TRY_LOCK / ERR_UNLOCK with GetModifiedLockKey's error",
+  })),
   {
     routes: /^QueryStateAlpha1$/,
     errorCode: 'ERR_STATE_QUERY',
